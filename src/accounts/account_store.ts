@@ -1,0 +1,88 @@
+// Accounts: the people who sign in. All account SQL lives here.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Database } from '../db/connect.ts';
+import {
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  decoyPasswordHash,
+  hashPassword,
+  verifyPassword,
+} from './passwords.ts';
+
+export interface Account {
+  id: string;
+  email: string;
+  createdAt: Date;
+}
+
+export class AccountInputError extends Error {
+  override name = 'AccountInputError';
+}
+
+const emailSchema = z.email().max(254);
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+interface AccountRow {
+  id: string;
+  email: string;
+  password_hash: string;
+  created_at: Date | string;
+}
+
+function toAccount(row: AccountRow): Account {
+  return { id: row.id, email: row.email, createdAt: new Date(row.created_at) };
+}
+
+export function validatePassword(password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    throw new AccountInputError(`password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  }
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    throw new AccountInputError(`password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+  }
+}
+
+export async function createAccount(db: Database, email: string, password: string): Promise<Account> {
+  const normalized = normalizeEmail(email);
+  if (!emailSchema.safeParse(normalized).success) {
+    throw new AccountInputError(`not a valid email address: ${JSON.stringify(email)}`);
+  }
+  validatePassword(password);
+  const row: AccountRow = {
+    id: randomUUID(),
+    email: normalized,
+    password_hash: await hashPassword(password),
+    created_at: new Date(),
+  };
+  const inserted = await db<AccountRow>('accounts').insert(row).onConflict('email').ignore().returning('*');
+  const created = inserted[0];
+  if (!created) throw new AccountInputError(`an account with email ${normalized} already exists`);
+  return toAccount(created);
+}
+
+export async function findAccountById(db: Database, id: string): Promise<Account | undefined> {
+  const row = await db<AccountRow>('accounts').where({ id }).first();
+  return row ? toAccount(row) : undefined;
+}
+
+export async function findAccountByEmail(db: Database, email: string): Promise<Account | undefined> {
+  const row = await db<AccountRow>('accounts').where({ email: normalizeEmail(email) }).first();
+  return row ? toAccount(row) : undefined;
+}
+
+/** The account when the password matches; undefined otherwise, in about the same time either way. */
+export async function authenticate(db: Database, email: string, password: string): Promise<Account | undefined> {
+  if (password.length > MAX_PASSWORD_LENGTH) return undefined;
+  const row = await db<AccountRow>('accounts').where({ email: normalizeEmail(email) }).first();
+  const matches = await verifyPassword(row?.password_hash ?? (await decoyPasswordHash()), password);
+  return row && matches ? toAccount(row) : undefined;
+}
+
+export async function listAccounts(db: Database): Promise<Account[]> {
+  const rows = await db<AccountRow>('accounts').orderBy('created_at').orderBy('email');
+  return rows.map(toAccount);
+}

@@ -1,0 +1,33 @@
+// Assembles the authorization server from its parts: database, keys, provider, HTTP app.
+import type Koa from 'koa';
+import Provider from 'oidc-provider';
+import { findAccountById } from './accounts/account_store.ts';
+import { createAdapterFactory } from './adapter/knex_adapter.ts';
+import type { Config } from './config.ts';
+import type { Database } from './db/connect.ts';
+import { createHttpApp } from './http/app.ts';
+import { loadOrCreateServerKeys } from './keys/key_store.ts';
+import type { Logger } from './logger.ts';
+import { CLOCK_TOLERANCE, providerConfiguration } from './provider/configuration.ts';
+
+export interface AuthorizationServer {
+  provider: Provider;
+  app: Koa;
+}
+
+export async function createAuthorizationServer(config: Config, db: Database, logger: Logger): Promise<AuthorizationServer> {
+  const keys = await loadOrCreateServerKeys(db);
+  const provider = new Provider(
+    config.issuer,
+    providerConfiguration({
+      config,
+      keys,
+      adapter: createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE }),
+      findAccountById: (id) => findAccountById(db, id),
+    }),
+  );
+  provider.proxy = config.trustProxy;
+  provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'provider server error'));
+  const app = createHttpApp({ provider, db, logger, trustProxy: config.trustProxy });
+  return { provider, app };
+}

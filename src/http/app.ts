@@ -1,0 +1,41 @@
+// The HTTP surface: our own routes on @koa/router, then the provider mounted at the root.
+import Koa from 'koa';
+import mount from 'koa-mount';
+import type Provider from 'oidc-provider';
+import type { Database } from '../db/connect.ts';
+import type { Logger } from '../logger.ts';
+import { assetRoutes } from './asset_routes.ts';
+import { errorBoundary } from './error_boundary.ts';
+import { healthRoutes } from './health_routes.ts';
+import { interactionRoutes } from './interaction_routes.ts';
+import { securityHeaders } from './security_headers.ts';
+
+export interface HttpAppDependencies {
+  provider: Provider;
+  db: Database;
+  logger: Logger;
+  trustProxy: boolean;
+}
+
+/** RFC 8414 clients look here; the provider serves the same document as OpenID discovery. */
+const OAUTH_METADATA_PATH = '/.well-known/oauth-authorization-server';
+const OPENID_METADATA_PATH = '/.well-known/openid-configuration';
+
+export function createHttpApp({ provider, db, logger, trustProxy }: HttpAppDependencies): Koa {
+  const app = new Koa();
+  app.proxy = trustProxy;
+  app.silent = true;
+
+  app.use(securityHeaders);
+  app.use(errorBoundary(logger));
+  for (const router of [healthRoutes(db), assetRoutes(), interactionRoutes({ provider, db })]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  app.use(async (ctx, next) => {
+    if (ctx.path === OAUTH_METADATA_PATH) ctx.path = OPENID_METADATA_PATH;
+    await next();
+  });
+  app.use(mount(provider));
+  return app;
+}

@@ -1,0 +1,138 @@
+// Login and consent: the provider hands the browser to /interaction/:uid, we render a form, and
+// hand the result back with interactionResult. Shape follows node-oidc-provider's example/routes/koa.js.
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+import { authenticate, findAccountById } from '../accounts/account_store.ts';
+import type { Database } from '../db/connect.ts';
+import { describeScope } from '../provider/scopes.ts';
+import { consentPage, loginPage, type ScopeLine } from './views/interaction_pages.ts';
+import { noStore } from './security_headers.ts';
+
+export interface InteractionDependencies {
+  provider: Provider;
+  db: Database;
+}
+
+const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+export function interactionRoutes({ provider, db }: InteractionDependencies): Router {
+  const router = new Router({ prefix: '/interaction/:uid' });
+
+  async function details(ctx: Context): Promise<Details> {
+    const found = await provider.interactionDetails(ctx.req, ctx.res);
+    noStore(ctx);
+    return found;
+  }
+
+  async function clientName(clientId: unknown): Promise<string> {
+    const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
+    return client?.clientName ?? (typeof clientId === 'string' ? clientId : 'An application');
+  }
+
+  async function finish(ctx: Context, result: InteractionResults, merge: boolean): Promise<void> {
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+    ctx.redirect(redirectTo);
+    ctx.status = 303;
+  }
+
+  router.get('/', async (ctx) => {
+    const interaction = await details(ctx);
+    const name = await clientName(interaction.params.client_id);
+    ctx.type = 'html';
+    if (interaction.prompt.name === 'login') {
+      ctx.body = loginPage({ uid: interaction.uid, clientName: name });
+      return;
+    }
+    const accountId = interaction.session?.accountId;
+    const account = accountId ? await findAccountById(db, accountId) : undefined;
+    const client = await provider.Client.find(String(interaction.params.client_id));
+    const missing = interaction.prompt.details as ConsentDetails;
+    const resourceScopes = Object.entries(missing.missingResourceScopes ?? {});
+    ctx.body = consentPage({
+      uid: interaction.uid,
+      clientName: name,
+      clientUri: client?.clientUri,
+      logoUri: client?.logoUri,
+      accountEmail: account?.email ?? 'unknown account',
+      resource: resourceScopes.map(([resource]) => resource).join(', ') || undefined,
+      scopes: scopeLines([...(missing.missingOIDCScope ?? []), ...resourceScopes.flatMap(([, scopes]) => scopes)]),
+    });
+  });
+
+  router.post('/login', formBody, async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'login') {
+      ctx.redirect(`/interaction/${interaction.uid}`);
+      ctx.status = 303;
+      return;
+    }
+    const { email, password } = formFields(ctx, ['email', 'password']);
+    const account = email && password ? await authenticate(db, email, password) : undefined;
+    if (!account) {
+      ctx.status = 401;
+      ctx.type = 'html';
+      ctx.body = loginPage({
+        uid: interaction.uid,
+        clientName: await clientName(interaction.params.client_id),
+        email,
+        error: 'Wrong email or password.',
+      });
+      return;
+    }
+    await finish(ctx, { login: { accountId: account.id } }, false);
+  });
+
+  router.post('/confirm', formBody, async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'consent' || !interaction.session) {
+      ctx.redirect(`/interaction/${interaction.uid}`);
+      ctx.status = 303;
+      return;
+    }
+    const missing = interaction.prompt.details as ConsentDetails;
+    const existing = interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined;
+    const grant =
+      existing ?? new provider.Grant({ accountId: interaction.session.accountId, clientId: String(interaction.params.client_id) });
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    await finish(ctx, { consent: { grantId } }, true);
+  });
+
+  router.post('/abort', formBody, async (ctx) => {
+    await details(ctx);
+    await finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' }, false);
+  });
+
+  return router;
+}
+
+interface ConsentDetails {
+  missingOIDCScope?: string[];
+  missingOIDCClaims?: string[];
+  missingResourceScopes?: Record<string, string[]>;
+}
+
+function scopeLines(scopes: string[]): ScopeLine[] {
+  return [...new Set(scopes)].map((name) => ({ name, description: describeScope(name) }));
+}
+
+/** Reads single-valued text fields from a parsed form; anything else counts as missing. */
+function formFields<K extends string>(ctx: Context, names: K[]): Partial<Record<K, string>> {
+  const body = (ctx.request as { body?: unknown }).body;
+  const fields: Partial<Record<K, string>> = {};
+  if (!body || typeof body !== 'object') return fields;
+  for (const name of names) {
+    const value = (body as Record<string, unknown>)[name];
+    if (typeof value === 'string') fields[name] = value;
+  }
+  return fields;
+}

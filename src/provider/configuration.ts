@@ -1,0 +1,140 @@
+// The node-oidc-provider configuration: every option this product sets, and why.
+// Everything not set here is the library's default (see its docs/README.md).
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { Account } from '../accounts/account_store.ts';
+import type { Config } from '../config.ts';
+import type { ServerKeys } from '../keys/key_store.ts';
+import { errorPage, logoutPage, signedOutPage } from '../http/views/message_pages.ts';
+import { MCP_SCOPES, sameResource } from './scopes.ts';
+
+/** Seconds a stored artifact stays usable past its expiry; the adapter and janitor use it too. */
+export const CLOCK_TOLERANCE = 15;
+
+export interface ConfigurationDependencies {
+  config: Config;
+  keys: ServerKeys;
+  adapter: NonNullable<Configuration['adapter']>;
+  findAccountById: (id: string) => Promise<Account | undefined>;
+}
+
+export function providerConfiguration({ config, keys, adapter, findAccountById }: ConfigurationDependencies): Configuration {
+  const resourceScope = Object.keys(MCP_SCOPES).join(' ');
+
+  return {
+    adapter,
+    jwks: { keys: keys.signingKeys as NonNullable<Configuration['jwks']>['keys'] },
+    cookies: {
+      keys: keys.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    clockTolerance: CLOCK_TOLERANCE,
+
+    routes: {
+      authorization: '/authorize',
+      token: '/token',
+      revocation: '/revoke',
+      introspection: '/introspect',
+      registration: '/reg',
+      jwks: '/jwks',
+      userinfo: '/me',
+      end_session: '/session/end',
+    },
+
+    // OAuth 2.1: authorization code with PKCE only.
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    scopes: ['openid', 'offline_access', 'email'],
+    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+
+    async findAccount(_ctx, sub) {
+      const account = await findAccountById(sub);
+      if (!account) return undefined;
+      return {
+        accountId: account.id,
+        claims: () => ({ sub: account.id, email: account.email, email_verified: false }),
+      };
+    },
+
+    features: {
+      devInteractions: { enabled: false },
+      revocation: {
+        enabled: true,
+        // A client may revoke only its own tokens (RFC 7009 §2.1); a public client asking for
+        // another's token gets the same empty 200 as for an unknown token.
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none') return false;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
+      introspection: {
+        enabled: true,
+        // Public clients may introspect their own tokens only.
+        allowedPolicy: async (ctx, client, token) =>
+          !(client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client?.clientId),
+      },
+      registration: {
+        enabled: true,
+        ...(config.registrationInitialAccessToken ? { initialAccessToken: config.registrationInitialAccessToken } : {}),
+      },
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => config.resource,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, indicator) => {
+          if (!sameResource(indicator, config.resource)) {
+            throw new errors.InvalidTarget('unknown resource indicator');
+          }
+          return {
+            scope: resourceScope,
+            audience: config.resource,
+            accessTokenTTL: config.ttl.accessToken,
+            accessTokenFormat: 'opaque',
+          };
+        },
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = logoutPage(form, ctx.host);
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = signedOutPage(ctx.oidc.client?.clientName);
+        },
+      },
+    },
+
+    // MCP clients send neither offline_access nor prompt=consent: a refresh token goes to every
+    // client registered for the refresh_token grant, and tokens are not tied to the browser session.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    expiresWithSession: async () => false,
+
+    ttl: {
+      AccessToken: config.ttl.accessToken,
+      AuthorizationCode: 60,
+      ClientCredentials: config.ttl.accessToken,
+      IdToken: 3600,
+      Interaction: 60 * 60,
+      // Sliding: each rotation gets a full lifetime; the Grant's lifetime caps the chain.
+      RefreshToken: config.ttl.refreshToken,
+      Session: config.ttl.session,
+      Grant: config.ttl.grant,
+    },
+
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+
+    // CORS for browser-based clients: public clients from the origin of one of their redirect URIs.
+    clientBasedCORS: (_ctx, origin, client) =>
+      origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
+
+    renderError: async (ctx: KoaContextWithOIDC, out) => {
+      ctx.type = 'html';
+      ctx.body = errorPage({ error: out.error, description: out.error_description });
+    },
+  };
+}

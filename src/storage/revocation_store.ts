@@ -1,0 +1,89 @@
+// The SQL of revocation, set-based: one statement removes the grants a filter selects, records their
+// tombstones and deletes every token that belonged to them. The adapter (library paths) and the
+// revocation service (operators, users) both revoke through here, so their cascades agree.
+import type { Knex } from 'knex';
+import type { Database } from '../db/connect.ts';
+
+export type RevocationCounts = Record<string, number>;
+
+export interface GrantFilter {
+  grantIds?: string[];
+  clientId?: string;
+  accountIds?: string[];
+}
+
+/** How long a tombstone outlives a grant that had no expiry of its own. */
+const TOMBSTONE_FALLBACK_SECONDS = 366 * 24 * 60 * 60;
+
+function grantWhere(filter: GrantFilter): { sql: string; bindings: Knex.RawBinding[] } {
+  const clauses: string[] = [];
+  const bindings: Knex.RawBinding[] = [];
+  if (filter.grantIds) {
+    clauses.push('id = any(?)');
+    bindings.push(filter.grantIds);
+  }
+  if (filter.clientId !== undefined) {
+    clauses.push('client_id = ?');
+    bindings.push(filter.clientId);
+  }
+  if (filter.accountIds) {
+    clauses.push('account_id = any(?)');
+    bindings.push(filter.accountIds);
+  }
+  if (clauses.length === 0) throw new Error('refusing to revoke grants without a filter');
+  return { sql: clauses.join(' and '), bindings };
+}
+
+function addCounts(into: RevocationCounts, rows: { model: string; count: string | number }[]): RevocationCounts {
+  for (const row of rows) into[row.model] = (into[row.model] ?? 0) + Number(row.count);
+  return into;
+}
+
+/**
+ * Deletes the selected grants and all their tokens, leaving a tombstone per grant.
+ * Returns counts keyed by the provider's model names (Grant, AccessToken, RefreshToken, ...).
+ */
+export async function revokeGrants(db: Database | Knex.Transaction, filter: GrantFilter): Promise<RevocationCounts> {
+  const where = grantWhere(filter);
+  const result = await db.raw<{ rows: { model: string; count: string }[] }>(
+    `with target as (
+       select id, expires_at from oidc_grants where ${where.sql} for update
+     ), tombstones as (
+       insert into oidc_revoked_grants (grant_id, revoked_at, expires_at)
+       select id, now(), coalesce(expires_at, now() + make_interval(secs => ?)) from target
+       on conflict (grant_id) do nothing
+     ), tokens as (
+       delete from oidc_tokens t using target where t.grant_id = target.id returning t.model
+     ), grants as (
+       delete from oidc_grants g using target where g.id = target.id returning g.id
+     )
+     select model, count(*) as count from tokens group by model
+     union all
+     select 'Grant' as model, count(*) as count from grants`,
+    [...where.bindings, TOMBSTONE_FALLBACK_SECONDS],
+  );
+  return addCounts({}, result.rows.filter((row) => Number(row.count) > 0));
+}
+
+/** Removes a client and everything issued to it: grants, grant-less tokens, registration tokens. */
+export async function deleteClientData(db: Database, clientId: string): Promise<RevocationCounts> {
+  return db.transaction(async (trx) => {
+    const counts = await revokeGrants(trx, { clientId });
+    const tokens = await trx('oidc_tokens')
+      .where({ client_id: clientId })
+      .delete()
+      .returning('model');
+    const models = await trx('oidc_models')
+      .where({ client_id: clientId })
+      .delete()
+      .returning('model');
+    addCounts(counts, tally([...tokens, ...models].map((row: { model: string }) => row.model)));
+    return counts;
+  });
+}
+
+function tally(models: string[]): { model: string; count: number }[] {
+  const counts = new Map<string, number>();
+  for (const model of models) counts.set(model, (counts.get(model) ?? 0) + 1);
+  return [...counts].map(([model, count]) => ({ model, count }));
+}
