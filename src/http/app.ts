@@ -24,6 +24,8 @@ const OPENID_METADATA_PATH = '/.well-known/openid-configuration';
 export function createHttpApp({ provider, db, logger, trustProxy }: HttpAppDependencies): Koa {
   const app = new Koa();
   app.proxy = trustProxy;
+  // Mounted, the provider reads cookies through this app's context: it must sign with the same keys.
+  app.keys = provider.keys;
   app.silent = true;
 
   app.use(securityHeaders);

@@ -1,0 +1,64 @@
+// Starts the real authorization server on an ephemeral port for one suite.
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Provider from 'oidc-provider';
+import { createAccount } from '../../src/accounts/account_store.ts';
+import { createAuthorizationServer } from '../../src/authorization_server.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import type { Database } from '../../src/db/connect.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from './database.ts';
+
+export interface TestServer {
+  baseUrl: string;
+  config: Config;
+  provider: Provider;
+  db: Database;
+  database: TestDatabase;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export const TEST_PASSWORD = 'correct horse battery';
+
+export interface TestServerOptions {
+  kind?: DatabaseKind;
+  env?: Record<string, string>;
+  /** Reuse a database (e.g. to restart a server on the same data). */
+  database?: TestDatabase;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const database = options.database ?? (await createTestDatabase(options.kind));
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), ISSUER: baseUrl, JANITOR_INTERVAL: '0', ...options.env });
+  const { provider, app } = await createAuthorizationServer(config, database.db, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  server.on('request', app.callback());
+  return {
+    baseUrl,
+    config,
+    provider,
+    db: database.db,
+    database,
+    server,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      if (!options.database) await database.close();
+    },
+  };
+}
+
+let accountCounter = 0;
+
+/** A new account with a unique email and TEST_PASSWORD. */
+export async function createTestAccount(db: Database, prefix = 'user'): Promise<{ id: string; email: string }> {
+  accountCounter += 1;
+  const account = await createAccount(db, `${prefix}${accountCounter}-${Date.now()}@example.test`, TEST_PASSWORD);
+  return { id: account.id, email: account.email };
+}
