@@ -145,7 +145,7 @@ export async function authorize(baseUrl: string, options: AuthorizeOptions): Pro
     if (response.status !== 200) throw new Error(`unexpected ${response.status} at ${url.pathname}: ${html.slice(0, 300)}`);
     const action = formAction(html, options.deny && html.includes('/confirm') ? '/abort' : undefined);
     if (!action) throw new Error(`no form at ${url.pathname}`);
-    const fields = action.endsWith('/login') ? { email: options.email, password: options.password } : {};
+    const fields: Record<string, string> = action.endsWith('/login') ? { email: options.email, password: options.password } : {};
     url = new URL(action, url);
     request = {
       method: 'POST',

@@ -1,0 +1,37 @@
+// The `portcullis` command line: a thin shell over the same services the HTTP surfaces use.
+import { Command, CommanderError } from 'commander';
+import { AccountInputError } from '../accounts/account_store.ts';
+import { ConfigError } from '../config.ts';
+import { registerClientCommands } from './commands/clients.ts';
+import { registerMaintenanceCommands } from './commands/maintenance.ts';
+import { registerUserCommands } from './commands/users.ts';
+import { CliError, closeCliContext } from './context.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('portcullis')
+    .description('Portcullis authorization server administration')
+    .showHelpAfterError()
+    .exitOverride();
+  registerUserCommands(program);
+  registerClientCommands(program);
+  registerMaintenanceCommands(program);
+  return program;
+}
+
+const READABLE_ERRORS = [CliError, ConfigError, AccountInputError];
+
+/** Runs the CLI and returns the exit code; failures print one line on stderr. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    const readable = READABLE_ERRORS.some((type) => error instanceof type);
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`error: ${readable ? message : `unexpected failure: ${message}`}\n`);
+    return 1;
+  } finally {
+    await closeCliContext();
+  }
+}
