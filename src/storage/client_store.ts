@@ -10,6 +10,7 @@ export interface ClientSummary {
 }
 
 interface ClientRow {
+  model: string;
   id: string;
   payload: Record<string, unknown>;
   created_at: Date | string;
