@@ -16,7 +16,7 @@ interface ClientRow {
   created_at: Date | string;
 }
 
-function toSummary(row: ClientRow): ClientSummary {
+function toSummary(row: Pick<ClientRow, 'id' | 'payload' | 'created_at'>): ClientSummary {
   const metadata = row.payload;
   return {
     clientId: row.id,
