@@ -9,25 +9,28 @@ import { createHttpApp } from './http/app.ts';
 import { loadOrCreateServerKeys } from './keys/key_store.ts';
 import type { Logger } from './logger.ts';
 import { CLOCK_TOLERANCE, providerConfiguration } from './provider/configuration.ts';
+import { createRevocationService, type RevocationService } from './revocation/revocation_service.ts';
 
 export interface AuthorizationServer {
   provider: Provider;
   app: Koa;
+  revocation: RevocationService;
 }
 
 export async function createAuthorizationServer(config: Config, db: Database, logger: Logger): Promise<AuthorizationServer> {
   const keys = await loadOrCreateServerKeys(db);
+  const revocation = createRevocationService(db, logger);
   const provider = new Provider(
     config.issuer,
     providerConfiguration({
       config,
       keys,
-      adapter: createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE }),
+      adapter: createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation }),
       findAccountById: (id) => findAccountById(db, id),
     }),
   );
   provider.proxy = config.trustProxy;
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'provider server error'));
   const app = createHttpApp({ provider, db, logger, trustProxy: config.trustProxy });
-  return { provider, app };
+  return { provider, app, revocation };
 }

@@ -4,9 +4,10 @@
 // - consume is atomic: of concurrent consumers one wins, the others revoke the grant (reuse);
 // - destroying a Grant or a Client cascades to everything issued under it (revocation_store).
 import type { Knex } from 'knex';
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import Provider, { errors, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Database } from '../db/connect.ts';
-import { deleteClientData, revokeGrants } from '../storage/revocation_store.ts';
+import type { Actor, RevocationOptions, RevocationService } from '../revocation/revocation_service.ts';
+import { findTokenByHash } from '../storage/revocation_store.ts';
 import { hashTokenValue } from '../storage/token_hash.ts';
 
 /** Models whose rows live in oidc_tokens and reference their grant. */
@@ -24,10 +25,39 @@ const TOKEN_MODELS = new Set([
 const CLEAR_ID_MODELS = new Set(['Grant', 'Client']);
 
 const FOREIGN_KEY_VIOLATION = '23503';
+/** Raised by the oidc_grants trigger when a write targets a revoked grant. */
+const GRANT_REVOKED = 'P0R01';
 
 export interface AdapterOptions {
   /** The provider's clock tolerance in seconds: rows stay findable that long past their expiry. */
   clockTolerance: number;
+  revocation: RevocationService;
+}
+
+/** Who is revoking, judged from the provider request in progress (none: a script calling the API). */
+function libraryRevocation(reason: string): RevocationOptions {
+  const ctx = (Provider as unknown as { ctx?: KoaContextWithOIDC }).ctx;
+  const route = ctx?.oidc?.route;
+  const clientId = ctx?.oidc?.client?.clientId;
+  let actor: Actor;
+  let why: string;
+  if (!ctx) {
+    actor = { type: 'operator', id: 'provider-api' };
+    why = `${reason} (provider API outside a request)`;
+  } else if (route === 'revocation') {
+    actor = { type: 'client', id: clientId };
+    why = 'RFC 7009 revocation request';
+  } else if (route === 'client_delete') {
+    actor = { type: 'client', id: clientId };
+    why = 'client deleted its registration (RFC 7592)';
+  } else if (route === 'token') {
+    actor = { type: 'system' };
+    why = 'reuse of a consumed code or refresh token';
+  } else {
+    actor = { type: 'system' };
+    why = `${reason} (${route ?? 'provider'})`;
+  }
+  return { actor, reason: why, auditWhenEmpty: false };
 }
 
 interface StoredRow {
@@ -38,8 +68,8 @@ function expiryDate(expiresIn: number | undefined): Date | null {
   return typeof expiresIn === 'number' ? new Date(Date.now() + expiresIn * 1000) : null;
 }
 
-function isForeignKeyViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === FOREIGN_KEY_VIOLATION;
+function hasCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 }
 
 export class KnexAdapter implements Adapter {
@@ -65,20 +95,26 @@ export class KnexAdapter implements Adapter {
   }
 
   /** What is written: the payload without the presentable id (or any copy of a cookie value). */
-  #storedPayload(payload: AdapterPayload): string {
-    const stored: Record<string, unknown> = { ...payload };
-    if (this.#hashed) delete stored.jti;
+  #storedPayload(id: string, payload: AdapterPayload): string {
+    let stored: Record<string, unknown> = { ...payload };
+    if (!this.#hashed) return JSON.stringify(stored);
+    delete stored.jti;
     if (this.name === 'Interaction' && stored.session && typeof stored.session === 'object') {
       // The library copies the session cookie value here but never reads it back.
       const { cookie: _cookie, ...session } = stored.session as Record<string, unknown>;
       stored.session = session;
     }
+    // Copies of the id elsewhere (an Interaction's returnTo URL ends with it) are cut out too.
+    const places: IdPlace[] = [];
+    stored = cutId(stored, id, [], places) as Record<string, unknown>;
+    if (places.length > 0) stored[ID_PLACES] = places;
     return JSON.stringify(stored);
   }
 
   #restore(row: StoredRow | undefined, id: string | undefined): AdapterPayload | undefined {
     if (!row) return undefined;
-    return this.#hashed && id !== undefined ? { ...row.payload, jti: id } : row.payload;
+    if (!this.#hashed || id === undefined) return withoutIdPlaces(row.payload);
+    return { ...pasteId(row.payload, id), jti: id };
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
@@ -92,7 +128,7 @@ export class KnexAdapter implements Adapter {
         uid: payload.uid ?? null,
         client_id: this.name === 'Client' ? id : (payload.clientId ?? null),
         account_id: payload.accountId ?? null,
-        payload: this.#storedPayload(payload),
+        payload: this.#storedPayload(id, payload),
         expires_at: expiresAt,
         updated_at: new Date(),
       })
@@ -101,16 +137,23 @@ export class KnexAdapter implements Adapter {
   }
 
   async #upsertGrant(id: string, payload: AdapterPayload, expiresAt: Date | null): Promise<void> {
-    // A revoked grant stays revoked: the insert is skipped when its tombstone exists.
-    const result = await this.#db.raw<{ rowCount: number | null; affectedRows?: number }>(
-      `insert into oidc_grants (id, client_id, account_id, payload, expires_at, updated_at)
-       select ?, ?, ?, ?::jsonb, ?, now()
-       where not exists (select 1 from oidc_revoked_grants where grant_id = ?)
-       on conflict (id) do update
-         set payload = excluded.payload, expires_at = excluded.expires_at, updated_at = now()`,
-      [id, payload.clientId ?? '', payload.accountId ?? '', this.#storedPayload(payload), expiresAt, id],
-    );
-    if (affected(result) === 0) throw new errors.InvalidGrant('grant has been revoked');
+    try {
+      await this.#db('oidc_grants')
+        .insert({
+          id,
+          client_id: payload.clientId ?? '',
+          account_id: payload.accountId ?? '',
+          payload: this.#storedPayload(id, payload),
+          expires_at: expiresAt,
+          updated_at: new Date(),
+        })
+        .onConflict('id')
+        .merge(['payload', 'expires_at', 'updated_at']);
+    } catch (error) {
+      // A revoked grant stays revoked (tombstone trigger, see the migration).
+      if (hasCode(error, GRANT_REVOKED)) throw new errors.InvalidGrant('grant has been revoked');
+      throw error;
+    }
   }
 
   async #upsertToken(id: string, payload: AdapterPayload, expiresAt: Date | null): Promise<void> {
@@ -124,20 +167,25 @@ export class KnexAdapter implements Adapter {
           account_id: payload.accountId ?? null,
           session_uid: payload.sessionUid ?? null,
           user_code_hash: payload.userCode ? hashTokenValue(payload.userCode) : null,
-          payload: this.#storedPayload(payload),
+          payload: this.#storedPayload(id, payload),
           expires_at: expiresAt,
         })
         .onConflict('id_hash')
         .merge(['grant_id', 'client_id', 'account_id', 'session_uid', 'user_code_hash', 'payload', 'expires_at']);
     } catch (error) {
       // The grant was revoked while this token was being minted: the token must not exist.
-      if (isForeignKeyViolation(error)) throw new errors.InvalidGrant('grant has been revoked');
+      if (hasCode(error, FOREIGN_KEY_VIOLATION)) throw new errors.InvalidGrant('grant has been revoked');
       throw error;
     }
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    const row = await this.#notExpired(this.#select().where(this.#keyColumn(), this.#key(id))).first();
+    let query = this.#notExpired(this.#select().where(this.#keyColumn(), this.#key(id)));
+    if (this.name === 'Client') {
+      // A disabled client does not exist as far as the provider is concerned.
+      query = query.whereNotExists((sub) => sub.select(1).from('disabled_clients').where('client_id', id));
+    }
+    const row = await query.first();
     return this.#restore(row, id);
   }
 
@@ -172,24 +220,29 @@ export class KnexAdapter implements Adapter {
       .returning('id_hash');
     if (won.length > 0) return;
     // Someone else consumed it first (or it was revoked): treat as reuse and end the whole grant.
-    const lost = await this.#db('oidc_tokens').select('grant_id').where({ id_hash: key }).first();
-    if (lost?.grant_id) await revokeGrants(this.#db, { grantIds: [lost.grant_id] });
+    const lost = await findTokenByHash(this.#db, key);
+    if (lost?.grantId) await this.#options.revocation.revokeGrant(lost.grantId, libraryRevocation('reuse'));
     throw new errors.InvalidGrant(`${this.name === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
   }
 
   async destroy(id: string): Promise<void> {
+    const { revocation } = this.#options;
     if (this.name === 'Grant') {
-      await revokeGrants(this.#db, { grantIds: [id] });
+      await revocation.revokeGrant(id, libraryRevocation('grant destroyed'));
     } else if (this.name === 'Client') {
-      await deleteClientData(this.#db, id);
+      await revocation.deleteClient(id, libraryRevocation('client destroyed'));
+    } else if (TOKEN_MODELS.has(this.name)) {
+      // The library destroys a token only to revoke it (/revoke, refresh reuse): its grant ends too.
+      await revocation.revokeToken(id, libraryRevocation('token destroyed'));
     } else {
       await this.#table().where(this.#keyColumn(), this.#key(id)).delete();
     }
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
+    // Called once per grantable model for the same event; the first call removes the whole grant.
     if (!TOKEN_MODELS.has(this.name)) return;
-    await this.#db('oidc_tokens').where({ model: this.name, grant_id: grantId }).delete();
+    await this.#options.revocation.revokeGrant(grantId, libraryRevocation('grant revoked'));
   }
 
   #table(): Knex.QueryBuilder {
@@ -208,13 +261,49 @@ export class KnexAdapter implements Adapter {
   }
 }
 
-function epochNow(): number {
-  return Math.floor(Date.now() / 1000);
+/** Where a stored payload had its id cut out of a string: the path to it and the pieces around the id. */
+interface IdPlace {
+  path: (string | number)[];
+  parts: string[];
 }
 
-/** Rows changed by a raw statement, across the pg and PGlite result shapes. */
-function affected(result: { rowCount?: number | null; affectedRows?: number }): number {
-  return result.rowCount ?? result.affectedRows ?? 0;
+/** Top-level key of the stored payload listing the places (absent when the id appeared nowhere). */
+const ID_PLACES = '$idPlaces';
+
+/** A copy of `value` with every string containing `id` replaced by null, recorded in `places`. */
+function cutId(value: unknown, id: string, path: (string | number)[], places: IdPlace[]): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes(id)) return value;
+    places.push({ path, parts: value.split(id) });
+    return null;
+  }
+  if (Array.isArray(value)) return value.map((item, index) => cutId(item, id, [...path, index], places));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, cutId(item, id, [...path, key], places)]));
+  }
+  return value;
+}
+
+/** The stored payload with the id put back where `cutId` took it out. */
+function pasteId(payload: AdapterPayload, id: string): AdapterPayload {
+  const places = (payload as Record<string, unknown>)[ID_PLACES] as IdPlace[] | undefined;
+  const restored = withoutIdPlaces(payload);
+  for (const { path, parts } of places ?? []) {
+    let parent = restored as Record<string | number, unknown>;
+    for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+    parent[path.at(-1)!] = parts.join(id);
+  }
+  return restored;
+}
+
+function withoutIdPlaces(payload: AdapterPayload): AdapterPayload {
+  if (!(ID_PLACES in payload)) return payload;
+  const { [ID_PLACES]: _places, ...rest } = payload as Record<string, unknown>;
+  return rest as AdapterPayload;
+}
+
+function epochNow(): number {
+  return Math.floor(Date.now() / 1000);
 }
 
 export function createAdapterFactory(db: Database, options: AdapterOptions): (name: string) => Adapter {

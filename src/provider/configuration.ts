@@ -113,6 +113,9 @@ export function providerConfiguration({ config, keys, adapter, findAccountById }
     // client registered for the refresh_token grant, and tokens are not tied to the browser session.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     expiresWithSession: async () => false,
+    // Revoking any token of a grant ends the grant (the adapter routes every token destroy through the
+    // revocation service, which removes the grant row with its tokens).
+    revokeGrantPolicy: () => true,
 
     ttl: {
       AccessToken: config.ttl.accessToken,

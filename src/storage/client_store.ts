@@ -1,4 +1,5 @@
 // Read access to registered clients for operators. The provider writes them through the adapter.
+import type { Knex } from 'knex';
 import type { Database } from '../db/connect.ts';
 
 export interface ClientSummary {
@@ -42,4 +43,23 @@ export async function findClient(db: Database, clientId: string): Promise<Client
     .where({ model: 'Client', id: clientId })
     .first();
   return row ? toSummary(row) : undefined;
+}
+
+export async function isClientDisabled(db: Database | Knex.Transaction, clientId: string): Promise<boolean> {
+  return (await db('disabled_clients').where({ client_id: clientId }).first()) !== undefined;
+}
+
+/** Marks a client disabled; true when it was not disabled before. */
+export async function markClientDisabled(db: Knex.Transaction, clientId: string, reason: string | undefined): Promise<boolean> {
+  const inserted = await db('disabled_clients')
+    .insert({ client_id: clientId, reason: reason ?? null })
+    .onConflict('client_id')
+    .ignore()
+    .returning('client_id');
+  return inserted.length > 0;
+}
+
+/** Clears the disabled mark; true when the client was disabled. */
+export async function markClientEnabled(db: Knex.Transaction, clientId: string): Promise<boolean> {
+  return (await db('disabled_clients').where({ client_id: clientId }).delete()) > 0;
 }

@@ -43,7 +43,7 @@ function addCounts(into: RevocationCounts, rows: { model: string; count: string 
  * Deletes the selected grants and all their tokens, leaving a tombstone per grant.
  * Returns counts keyed by the provider's model names (Grant, AccessToken, RefreshToken, ...).
  */
-export async function revokeGrants(db: Database | Knex.Transaction, filter: GrantFilter): Promise<RevocationCounts> {
+export async function revokeGrants(db: Executor, filter: GrantFilter): Promise<RevocationCounts> {
   const where = grantWhere(filter);
   const result = await db.raw<{ rows: { model: string; count: string }[] }>(
     `with target as (
@@ -65,21 +65,54 @@ export async function revokeGrants(db: Database | Knex.Transaction, filter: Gran
   return addCounts({}, result.rows.filter((row) => Number(row.count) > 0));
 }
 
+export type Executor = Database | Knex.Transaction;
+
+export interface StoredTokenRef {
+  model: string;
+  grantId: string | null;
+  clientId: string | null;
+  accountId: string | null;
+}
+
+export async function findTokenByHash(db: Executor, idHash: string): Promise<StoredTokenRef | undefined> {
+  const row = await db('oidc_tokens')
+    .select('model', 'grant_id', 'client_id', 'account_id')
+    .where({ id_hash: idHash })
+    .first();
+  return row ? { model: row.model, grantId: row.grant_id, clientId: row.client_id, accountId: row.account_id } : undefined;
+}
+
+/** Deletes one token that belongs to no grant (client-credentials tokens). */
+export async function deleteTokenByHash(db: Executor, idHash: string): Promise<RevocationCounts> {
+  const rows = await db('oidc_tokens').where({ id_hash: idHash }).delete().returning('model');
+  return addCounts({}, tally(rows.map((row: { model: string }) => row.model)));
+}
+
+/** Deletes a client's tokens that belong to no grant (client credentials). */
+export async function deleteGrantlessTokens(db: Executor, clientId: string): Promise<RevocationCounts> {
+  const rows = await db('oidc_tokens').where({ client_id: clientId }).whereNull('grant_id').delete().returning('model');
+  return addCounts({}, tally(rows.map((row: { model: string }) => row.model)));
+}
+
+/** Signs an account out everywhere: its browser sessions are deleted. */
+export async function endAccountSessions(db: Executor, accountId: string): Promise<RevocationCounts> {
+  const rows = await db('oidc_models').where({ model: 'Session', account_id: accountId }).delete().returning('model');
+  return addCounts({}, tally(rows.map((row: { model: string }) => row.model)));
+}
+
 /** Removes a client and everything issued to it: grants, grant-less tokens, registration tokens. */
-export async function deleteClientData(db: Database, clientId: string): Promise<RevocationCounts> {
-  return db.transaction(async (trx) => {
-    const counts = await revokeGrants(trx, { clientId });
-    const tokens = await trx('oidc_tokens')
-      .where({ client_id: clientId })
-      .delete()
-      .returning('model');
-    const models = await trx('oidc_models')
-      .where({ client_id: clientId })
-      .delete()
-      .returning('model');
-    addCounts(counts, tally([...tokens, ...models].map((row: { model: string }) => row.model)));
-    return counts;
-  });
+export async function deleteClientData(db: Executor, clientId: string): Promise<RevocationCounts> {
+  const counts = await revokeGrants(db, { clientId });
+  const tokens = await db('oidc_tokens').where({ client_id: clientId }).delete().returning('model');
+  const models = await db('oidc_models').where({ client_id: clientId }).delete().returning('model');
+  await db('disabled_clients').where({ client_id: clientId }).delete();
+  return addCounts(counts, tally([...tokens, ...models].map((row: { model: string }) => row.model)));
+}
+
+export function mergeCounts(...all: RevocationCounts[]): RevocationCounts {
+  const merged: RevocationCounts = {};
+  for (const counts of all) addCounts(merged, Object.entries(counts).map(([model, count]) => ({ model, count })));
+  return merged;
 }
 
 function tally(models: string[]): { model: string; count: number }[] {

@@ -1,0 +1,136 @@
+// The only place that revokes. Every path — /revoke, reuse detection, RFC 7592 DELETE, an admin
+// script's Grant.destroy(), the CLI, the admin API, the account pages — ends here, so the cascades
+// agree and each revocation is audited once, in the transaction that performs it.
+import type { Knex } from 'knex';
+import type { Database } from '../db/connect.ts';
+import type { Logger } from '../logger.ts';
+import { type Actor, recordAudit } from '../storage/audit_store.ts';
+import { markClientDisabled, markClientEnabled } from '../storage/client_store.ts';
+import {
+  deleteClientData,
+  deleteGrantlessTokens,
+  deleteTokenByHash,
+  endAccountSessions,
+  findTokenByHash,
+  mergeCounts,
+  type RevocationCounts,
+  revokeGrants,
+} from '../storage/revocation_store.ts';
+import { hashTokenValue } from '../storage/token_hash.ts';
+
+export type { Actor } from '../storage/audit_store.ts';
+export type { RevocationCounts } from '../storage/revocation_store.ts';
+
+export interface RevocationOptions {
+  actor: Actor;
+  reason?: string | undefined;
+  /** Run everything, report the counts, then roll back. */
+  dryRun?: boolean | undefined;
+  /** Library paths call several revocations for one event; only the one that removed rows is audited. */
+  auditWhenEmpty?: boolean | undefined;
+}
+
+export interface RevocationOutcome {
+  action: string;
+  target: Record<string, unknown>;
+  counts: RevocationCounts;
+  dryRun: boolean;
+  auditId?: number;
+}
+
+class DryRunRollback extends Error {}
+
+export interface RevocationService {
+  revokeToken(tokenOrJti: string, options: RevocationOptions): Promise<RevocationOutcome>;
+  revokeGrant(grantId: string, options: RevocationOptions): Promise<RevocationOutcome>;
+  revokeClient(clientId: string, options: RevocationOptions & { accountIds?: string[] | undefined }): Promise<RevocationOutcome>;
+  revokeAccount(accountId: string, options: RevocationOptions & { clientId?: string | undefined }): Promise<RevocationOutcome>;
+  deleteClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
+  disableClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
+  enableClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
+}
+
+function total(counts: RevocationCounts): number {
+  return Object.values(counts).reduce((sum, count) => sum + count, 0);
+}
+
+export function createRevocationService(db: Database, logger: Logger): RevocationService {
+  async function run(
+    action: string,
+    target: Record<string, unknown>,
+    options: RevocationOptions,
+    work: (trx: Knex.Transaction) => Promise<RevocationCounts>,
+  ): Promise<RevocationOutcome> {
+    let outcome: RevocationOutcome | undefined;
+    try {
+      await db.transaction(async (trx) => {
+        const counts = await work(trx);
+        outcome = { action, target, counts, dryRun: options.dryRun === true };
+        if (options.dryRun) throw new DryRunRollback();
+        if (total(counts) === 0 && options.auditWhenEmpty === false) return;
+        outcome.auditId = await recordAudit(trx, { actor: options.actor, action, target, reason: options.reason, counts });
+      });
+    } catch (error) {
+      if (!(error instanceof DryRunRollback)) throw error;
+    }
+    const result = outcome!;
+    if (!result.dryRun && result.auditId !== undefined) {
+      logger.info({ audit: { ...result, actor: options.actor, reason: options.reason } }, 'revocation');
+    }
+    return result;
+  }
+
+  return {
+    revokeToken(tokenOrJti, options) {
+      // Opaque tokens are their jti; only the hash is stored and only a prefix of it is audited.
+      const idHash = hashTokenValue(tokenOrJti);
+      const target: Record<string, unknown> = { tokenHash: idHash.slice(0, 16) };
+      return run('revoke_token', target, options, async (trx) => {
+        const token = await findTokenByHash(trx, idHash);
+        if (!token) return {};
+        Object.assign(target, { model: token.model, grantId: token.grantId, clientId: token.clientId });
+        // Revoking a token ends the grant it belongs to: its other tokens go with it (RFC 7009 §2.1).
+        return token.grantId ? revokeGrants(trx, { grantIds: [token.grantId] }) : deleteTokenByHash(trx, idHash);
+      });
+    },
+
+    revokeGrant(grantId, options) {
+      return run('revoke_grant', { grantId }, options, (trx) => revokeGrants(trx, { grantIds: [grantId] }));
+    },
+
+    revokeClient(clientId, options) {
+      const accountIds = options.accountIds?.length ? options.accountIds : undefined;
+      return run('revoke_client', { clientId, ...(accountIds ? { accountIds } : {}) }, options, async (trx) => {
+        const grants = await revokeGrants(trx, { clientId, ...(accountIds ? { accountIds } : {}) });
+        return accountIds ? grants : mergeCounts(grants, await deleteGrantlessTokens(trx, clientId));
+      });
+    },
+
+    revokeAccount(accountId, options) {
+      const { clientId } = options;
+      return run('revoke_account', { accountId, ...(clientId ? { clientId } : {}) }, options, async (trx) => {
+        const grants = await revokeGrants(trx, { accountIds: [accountId], ...(clientId ? { clientId } : {}) });
+        // Across every client, the account is also signed out everywhere.
+        return clientId ? grants : mergeCounts(grants, await endAccountSessions(trx, accountId));
+      });
+    },
+
+    deleteClient(clientId, options) {
+      return run('delete_client', { clientId }, options, (trx) => deleteClientData(trx, clientId));
+    },
+
+    disableClient(clientId, options) {
+      return run('disable_client', { clientId }, options, async (trx) => {
+        await markClientDisabled(trx, clientId, options.reason);
+        return mergeCounts(await revokeGrants(trx, { clientId }), await deleteGrantlessTokens(trx, clientId));
+      });
+    },
+
+    enableClient(clientId, options) {
+      return run('enable_client', { clientId }, options, async (trx) => {
+        await markClientEnabled(trx, clientId);
+        return {};
+      });
+    },
+  };
+}
