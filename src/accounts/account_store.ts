@@ -86,3 +86,8 @@ export async function listAccounts(db: Database): Promise<Account[]> {
   const rows = await db<AccountRow>('accounts').orderBy('created_at').orderBy('email');
   return rows.map(toAccount);
 }
+
+/** An operator may name an account by id or by email. */
+export async function findAccountByIdOrEmail(db: Database, idOrEmail: string): Promise<Account | undefined> {
+  return idOrEmail.includes('@') ? findAccountByEmail(db, idOrEmail) : findAccountById(db, idOrEmail);
+}

@@ -4,11 +4,13 @@ import { type Config, loadConfig } from '../config.ts';
 import { type Database, openDatabase } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createLogger, type Logger } from '../logger.ts';
+import { createRevocationService, type RevocationService } from '../revocation/revocation_service.ts';
 
 export interface CliContext {
   config: Config;
   db: Database;
   logger: Logger;
+  revocation: RevocationService;
 }
 
 let opened: CliContext | undefined;
@@ -17,7 +19,9 @@ export async function cliContext(options: { migrate?: boolean } = {}): Promise<C
   if (!opened) {
     const config = loadConfig();
     const db = openDatabase(config.database);
-    opened = { config, db, logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel) };
+    // The CLI's own output is the record; log lines (revocation audits) stay quiet unless asked for.
+    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+    opened = { config, db, logger, revocation: createRevocationService(db, logger) };
     if (options.migrate !== false) await migrateToLatest(db);
   }
   return opened;

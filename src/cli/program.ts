@@ -2,8 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import { AccountInputError } from '../accounts/account_store.ts';
 import { ConfigError } from '../config.ts';
+import { registerAuditCommands } from './commands/audit.ts';
 import { registerClientCommands } from './commands/clients.ts';
+import { registerGrantCommands } from './commands/grants.ts';
 import { registerMaintenanceCommands } from './commands/maintenance.ts';
+import { registerRevokeCommands } from './commands/revoke.ts';
 import { registerUserCommands } from './commands/users.ts';
 import { CliError, closeCliContext } from './context.ts';
 
@@ -13,7 +16,10 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerUserCommands(program);
+  registerRevokeCommands(program);
   registerClientCommands(program);
+  registerGrantCommands(program);
+  registerAuditCommands(program);
   registerMaintenanceCommands(program);
   return program;
 }

@@ -12,6 +12,7 @@ import {
   deleteTokenByHash,
   endAccountSessions,
   findTokenByHash,
+  type BatchOptions,
   mergeCounts,
   type RevocationCounts,
   revokeGrants,
@@ -28,6 +29,8 @@ export interface RevocationOptions {
   dryRun?: boolean | undefined;
   /** Library paths call several revocations for one event; only the one that removed rows is audited. */
   auditWhenEmpty?: boolean | undefined;
+  /** Progress of large revocations: grants revoked so far, of the total selected. */
+  onProgress?: ((done: number, total: number) => void) | undefined;
 }
 
 export interface RevocationOutcome {
@@ -48,6 +51,10 @@ export interface RevocationService {
   deleteClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
   disableClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
   enableClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
+}
+
+function batching(options: RevocationOptions): BatchOptions {
+  return options.onProgress ? { onProgress: options.onProgress } : {};
 }
 
 function total(counts: RevocationCounts): number {
@@ -101,7 +108,7 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
     revokeClient(clientId, options) {
       const accountIds = options.accountIds?.length ? options.accountIds : undefined;
       return run('revoke_client', { clientId, ...(accountIds ? { accountIds } : {}) }, options, async (trx) => {
-        const grants = await revokeGrants(trx, { clientId, ...(accountIds ? { accountIds } : {}) });
+        const grants = await revokeGrants(trx, { clientId, ...(accountIds ? { accountIds } : {}) }, batching(options));
         return accountIds ? grants : mergeCounts(grants, await deleteGrantlessTokens(trx, clientId));
       });
     },
@@ -109,20 +116,21 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
     revokeAccount(accountId, options) {
       const { clientId } = options;
       return run('revoke_account', { accountId, ...(clientId ? { clientId } : {}) }, options, async (trx) => {
-        const grants = await revokeGrants(trx, { accountIds: [accountId], ...(clientId ? { clientId } : {}) });
+        const grants = await revokeGrants(trx, { accountIds: [accountId], ...(clientId ? { clientId } : {}) }, batching(options));
         // Across every client, the account is also signed out everywhere.
         return clientId ? grants : mergeCounts(grants, await endAccountSessions(trx, accountId));
       });
     },
 
     deleteClient(clientId, options) {
-      return run('delete_client', { clientId }, options, (trx) => deleteClientData(trx, clientId));
+      return run('delete_client', { clientId }, options, (trx) => deleteClientData(trx, clientId, batching(options)));
     },
 
     disableClient(clientId, options) {
       return run('disable_client', { clientId }, options, async (trx) => {
         await markClientDisabled(trx, clientId, options.reason);
-        return mergeCounts(await revokeGrants(trx, { clientId }), await deleteGrantlessTokens(trx, clientId));
+        const grants = await revokeGrants(trx, { clientId }, batching(options));
+        return mergeCounts(grants, await deleteGrantlessTokens(trx, clientId));
       });
     },
 

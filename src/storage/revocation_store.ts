@@ -39,30 +39,50 @@ function addCounts(into: RevocationCounts, rows: { model: string; count: string 
   return into;
 }
 
+export interface BatchOptions {
+  /** Grants per statement: bounds the work and locks of each step of a large revocation. */
+  batchSize?: number;
+  /** Called after each batch with the grants revoked so far and the total selected at the start. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+const DEFAULT_BATCH = 5000;
+
 /**
- * Deletes the selected grants and all their tokens, leaving a tombstone per grant.
- * Returns counts keyed by the provider's model names (Grant, AccessToken, RefreshToken, ...).
+ * Deletes the selected grants and all their tokens, leaving a tombstone per grant, in batches of
+ * set-based statements inside the caller's transaction. Returns counts keyed by the provider's model
+ * names (Grant, AccessToken, RefreshToken, ...).
  */
-export async function revokeGrants(db: Executor, filter: GrantFilter): Promise<RevocationCounts> {
+export async function revokeGrants(db: Executor, filter: GrantFilter, options: BatchOptions = {}): Promise<RevocationCounts> {
   const where = grantWhere(filter);
-  const result = await db.raw<{ rows: { model: string; count: string }[] }>(
-    `with target as (
-       select id, expires_at from oidc_grants where ${where.sql} for update
-     ), tombstones as (
-       insert into oidc_revoked_grants (grant_id, revoked_at, expires_at)
-       select id, now(), coalesce(expires_at, now() + make_interval(secs => ?)) from target
-       on conflict (grant_id) do nothing
-     ), tokens as (
-       delete from oidc_tokens t using target where t.grant_id = target.id returning t.model
-     ), grants as (
-       delete from oidc_grants g using target where g.id = target.id returning g.id
-     )
-     select model, count(*) as count from tokens group by model
-     union all
-     select 'Grant' as model, count(*) as count from grants`,
-    [...where.bindings, TOMBSTONE_FALLBACK_SECONDS],
-  );
-  return addCounts({}, result.rows.filter((row) => Number(row.count) > 0));
+  const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  const total = options.onProgress
+    ? Number((await db.raw(`select count(*) as count from oidc_grants where ${where.sql}`, where.bindings)).rows[0].count)
+    : 0;
+  const counts: RevocationCounts = {};
+  for (;;) {
+    const result = await db.raw<{ rows: { model: string; count: string }[] }>(
+      `with target as (
+         select id, expires_at from oidc_grants where ${where.sql} order by id limit ${batchSize} for update
+       ), tombstones as (
+         insert into oidc_revoked_grants (grant_id, revoked_at, expires_at)
+         select id, now(), coalesce(expires_at, now() + make_interval(secs => ?)) from target
+         on conflict (grant_id) do nothing
+       ), tokens as (
+         delete from oidc_tokens t using target where t.grant_id = target.id returning t.model
+       ), grants as (
+         delete from oidc_grants g using target where g.id = target.id returning g.id
+       )
+       select model, count(*) as count from tokens group by model
+       union all
+       select 'Grant' as model, count(*) as count from grants`,
+      [...where.bindings, TOMBSTONE_FALLBACK_SECONDS],
+    );
+    addCounts(counts, result.rows.filter((row) => Number(row.count) > 0));
+    const grantsInBatch = Number(result.rows.find((row) => row.model === 'Grant')?.count ?? 0);
+    options.onProgress?.(counts.Grant ?? 0, Math.max(total, counts.Grant ?? 0));
+    if (grantsInBatch < batchSize) return counts;
+  }
 }
 
 export type Executor = Database | Knex.Transaction;
@@ -101,8 +121,8 @@ export async function endAccountSessions(db: Executor, accountId: string): Promi
 }
 
 /** Removes a client and everything issued to it: grants, grant-less tokens, registration tokens. */
-export async function deleteClientData(db: Executor, clientId: string): Promise<RevocationCounts> {
-  const counts = await revokeGrants(db, { clientId });
+export async function deleteClientData(db: Executor, clientId: string, options: BatchOptions = {}): Promise<RevocationCounts> {
+  const counts = await revokeGrants(db, { clientId }, options);
   const tokens = await db('oidc_tokens').where({ client_id: clientId }).delete().returning('model');
   const models = await db('oidc_models').where({ client_id: clientId }).delete().returning('model');
   await db('disabled_clients').where({ client_id: clientId }).delete();

@@ -1,7 +1,16 @@
 import type { Command } from 'commander';
-import { listClients } from '../../storage/client_store.ts';
-import { cliContext } from '../context.ts';
+import { findClient, isClientDisabled, listClients } from '../../storage/client_store.ts';
+import { listGrants } from '../../storage/grant_store.ts';
+import { cliContext, CliError } from '../context.ts';
 import { type OutputOptions, printJson, printTable } from '../output.ts';
+import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
+
+/** A registered client must exist; a URL client id (metadata document) is never stored. */
+async function requireKnownClient(clientId: string): Promise<void> {
+  if (URL.canParse(clientId)) return;
+  const { db } = await cliContext();
+  if (!(await findClient(db, clientId))) throw new CliError(`no client ${JSON.stringify(clientId)}`);
+}
 
 export function registerClientCommands(program: Command): void {
   const clients = program.command('clients').description('inspect and manage registered OAuth clients');
@@ -26,4 +35,43 @@ export function registerClientCommands(program: Command): void {
           'no clients',
         );
     });
+
+  clients
+    .command('show <clientId>')
+    .description('a client, whether it is disabled, and its grants')
+    .option('--json', 'print JSON')
+    .action(async (clientId: string, options: OutputOptions) => {
+      const { db } = await cliContext();
+      const client = await findClient(db, clientId);
+      const disabled = await isClientDisabled(db, clientId);
+      if (!client && !disabled) throw new CliError(`no client ${JSON.stringify(clientId)}`);
+      const grants = await listGrants(db, { clientId });
+      if (options.json) {
+        printJson({ client, disabled, grants });
+        return;
+      }
+      printTable(
+        [{ client_id: clientId, name: client?.clientName, disabled, grants: grants.length, redirect_uris: client?.redirectUris }],
+        '',
+      );
+    });
+
+  const mutations: { name: string; description: string; run: 'disableClient' | 'enableClient' | 'deleteClient' }[] = [
+    { name: 'disable', description: 'revoke everything of the client and refuse it until enabled', run: 'disableClient' },
+    { name: 'enable', description: 'let a disabled client authorize again', run: 'enableClient' },
+    { name: 'delete', description: 'delete the client with every grant and token issued to it', run: 'deleteClient' },
+  ];
+  for (const mutation of mutations) {
+    clients
+      .command(`${mutation.name} <clientId>`)
+      .description(mutation.description)
+      .option('--dry-run', 'report what would change, change nothing')
+      .option('--json', 'print JSON')
+      .option('--reason <text>', 'why (kept in the audit trail)')
+      .action(async (clientId: string, flags: RevokeFlags) => {
+        const { revocation } = await cliContext();
+        if (mutation.run !== 'enableClient') await requireKnownClient(clientId);
+        printOutcome(await withProgress(flags, (options) => revocation[mutation.run](clientId, options)), flags);
+      });
+  }
 }

@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { listGrants } from '../../storage/grant_store.ts';
+import { cliContext } from '../context.ts';
+import { type OutputOptions, printJson, printTable } from '../output.ts';
+import { describeCounts } from '../revocation_output.ts';
+import { resolveAccountId } from './revoke.ts';
+
+export function registerGrantCommands(program: Command): void {
+  program
+    .command('grants')
+    .description('grants: who authorized which client')
+    .command('list')
+    .description('list grants, newest first')
+    .option('--client <clientId>', 'only this client')
+    .option('--account <idOrEmail>', 'only this account')
+    .option('--json', 'print JSON')
+    .action(async (flags: OutputOptions & { client?: string; account?: string }) => {
+      const { db } = await cliContext();
+      const accountId = flags.account ? await resolveAccountId(db, flags.account) : undefined;
+      const grants = await listGrants(db, { clientId: flags.client, accountId });
+      if (flags.json) printJson(grants);
+      else
+        printTable(
+          grants.map((grant) => ({
+            grant_id: grant.grantId,
+            client_id: grant.clientId,
+            account_id: grant.accountId,
+            scopes: Object.values(grant.resources).join(' ') || grant.openidScope,
+            tokens: describeCounts(grant.tokens),
+            created: grant.createdAt,
+          })),
+          'no grants',
+        );
+    });
+}

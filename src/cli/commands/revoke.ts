@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { findAccountByIdOrEmail } from '../../accounts/account_store.ts';
+import type { Database } from '../../db/connect.ts';
+import { cliContext, CliError } from '../context.ts';
+import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
+
+export async function resolveAccountId(db: Database, idOrEmail: string): Promise<string> {
+  const account = await findAccountByIdOrEmail(db, idOrEmail);
+  if (!account) throw new CliError(`no account ${JSON.stringify(idOrEmail)}`);
+  return account.id;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function revocationFlags(command: Command): Command {
+  return command
+    .option('--dry-run', 'report what would be revoked, change nothing')
+    .option('--json', 'print one JSON object: action, target, counts by model')
+    .option('--reason <text>', 'why (kept in the audit trail)');
+}
+
+export function registerRevokeCommands(program: Command): void {
+  const revoke = program.command('revoke').description('revoke tokens and grants (effective at the very next request)');
+
+  revocationFlags(revoke.command('token <tokenOrJti>').description('revoke a token and the grant it belongs to')).action(
+    async (token: string, flags: RevokeFlags) => {
+      const { revocation } = await cliContext();
+      printOutcome(await withProgress(flags, (options) => revocation.revokeToken(token, options)), flags);
+    },
+  );
+
+  revocationFlags(revoke.command('grant <grantId>').description("revoke one grant: a user's access to one client")).action(
+    async (grantId: string, flags: RevokeFlags) => {
+      const { revocation } = await cliContext();
+      printOutcome(await withProgress(flags, (options) => revocation.revokeGrant(grantId, options)), flags);
+    },
+  );
+
+  revocationFlags(
+    revoke
+      .command('client <clientId>')
+      .description("revoke a client's grants and tokens: all users, or only the --account ones")
+      .option('--account <idOrEmail>', 'only this account (repeatable)', collect),
+  ).action(async (clientId: string, flags: RevokeFlags & { account?: string[] }) => {
+    const { db, revocation } = await cliContext();
+    const accountIds = await Promise.all((flags.account ?? []).map((account) => resolveAccountId(db, account)));
+    printOutcome(await withProgress(flags, (options) => revocation.revokeClient(clientId, { ...options, accountIds })), flags);
+  });
+
+  revocationFlags(
+    revoke
+      .command('account <idOrEmail>')
+      .description("revoke an account's grants: every client (and sign it out everywhere), or only --client")
+      .option('--client <clientId>', 'only this client'),
+  ).action(async (idOrEmail: string, flags: RevokeFlags & { client?: string }) => {
+    const { db, revocation } = await cliContext();
+    const accountId = await resolveAccountId(db, idOrEmail);
+    printOutcome(
+      await withProgress(flags, (options) => revocation.revokeAccount(accountId, { ...options, clientId: flags.client })),
+      flags,
+    );
+  });
+}

@@ -1,0 +1,64 @@
+// Read access to grants (who authorized which client, with what) for operators and account pages.
+import type { Database } from '../db/connect.ts';
+
+export interface GrantSummary {
+  grantId: string;
+  clientId: string;
+  accountId: string;
+  /** Resource indicator -> granted scopes. */
+  resources: Record<string, string>;
+  openidScope: string | undefined;
+  createdAt: Date;
+  expiresAt: Date | undefined;
+  /** Tokens currently stored for the grant, by model. */
+  tokens: Record<string, number>;
+}
+
+interface GrantRow {
+  id: string;
+  client_id: string;
+  account_id: string;
+  payload: { resources?: Record<string, string>; openid?: { scope?: string } };
+  created_at: Date | string;
+  expires_at: Date | string | null;
+  tokens: Record<string, number> | null;
+}
+
+export interface GrantQuery {
+  clientId?: string | undefined;
+  accountId?: string | undefined;
+  limit?: number | undefined;
+}
+
+export async function listGrants(db: Database, query: GrantQuery = {}): Promise<GrantSummary[]> {
+  const rows: GrantRow[] = await db('oidc_grants as g')
+    .select(
+      'g.id',
+      'g.client_id',
+      'g.account_id',
+      'g.payload',
+      'g.created_at',
+      'g.expires_at',
+      db.raw(
+        `(select jsonb_object_agg(model, n) from (
+           select model, count(*) as n from oidc_tokens t where t.grant_id = g.id group by model
+         ) counted) as tokens`,
+      ),
+    )
+    .modify((builder) => {
+      if (query.clientId !== undefined) builder.where('g.client_id', query.clientId);
+      if (query.accountId !== undefined) builder.where('g.account_id', query.accountId);
+    })
+    .orderBy('g.created_at', 'desc')
+    .limit(query.limit ?? 1000);
+  return rows.map((row) => ({
+    grantId: row.id,
+    clientId: row.client_id,
+    accountId: row.account_id,
+    resources: row.payload.resources ?? {},
+    openidScope: row.payload.openid?.scope,
+    createdAt: new Date(row.created_at),
+    expiresAt: row.expires_at ? new Date(row.expires_at) : undefined,
+    tokens: Object.fromEntries(Object.entries(row.tokens ?? {}).map(([model, n]) => [model, Number(n)])),
+  }));
+}
