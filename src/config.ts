@@ -29,6 +29,11 @@ const environmentSchema = z.object({
   GRANT_TTL: seconds(365 * DAY),
   SESSION_TTL: seconds(14 * DAY),
   MCP_RESOURCE: z.url().default('http://localhost:3001/mcp'),
+  MCP_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  MCP_TOKEN_VALIDATION: z.enum(['database', 'introspection']).default('database'),
+  MCP_INTROSPECTION_URL: optionalText.pipe(z.url().optional()),
+  MCP_INTROSPECTION_CLIENT_ID: optionalText,
+  MCP_INTROSPECTION_CLIENT_SECRET: optionalText,
   REGISTRATION_INITIAL_ACCESS_TOKEN: optionalText,
   JANITOR_INTERVAL: z.coerce.number().int().min(0).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -43,10 +48,24 @@ export interface Config {
   ttl: { accessToken: number; refreshToken: number; grant: number; session: number };
   /** The protected resource (the MCP server) tokens are issued for. */
   resource: string;
+  mcp: McpConfig;
   registrationInitialAccessToken: string | undefined;
   /** Seconds between janitor runs; 0 turns the in-process janitor off. */
   janitorInterval: number;
   logLevel: string;
+}
+
+export interface McpConfig {
+  /** Port the MCP server listens on (MCP_PORT, default 3001). */
+  port: number;
+  /**
+   * How the MCP server validates access tokens (MCP_TOKEN_VALIDATION): `database` reads them through
+   * the provider's models and the shared adapter; `introspection` asks the authorization server's
+   * RFC 7662 endpoint with a confidential resource-server client, for deployments without database access.
+   */
+  tokenValidation: 'database' | 'introspection';
+  /** Introspection mode: the endpoint (MCP_INTROSPECTION_URL, default `<issuer>/introspect`) and client. */
+  introspection: { url: string; clientId: string | undefined; clientSecret: string | undefined };
 }
 
 export class ConfigError extends Error {
@@ -60,10 +79,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const env = parsed.data;
+  const issuer = (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  if (env.MCP_TOKEN_VALIDATION === 'introspection' && !(env.MCP_INTROSPECTION_CLIENT_ID && env.MCP_INTROSPECTION_CLIENT_SECRET)) {
+    throw new ConfigError(
+      'invalid configuration: MCP_TOKEN_VALIDATION=introspection needs MCP_INTROSPECTION_CLIENT_ID and MCP_INTROSPECTION_CLIENT_SECRET',
+    );
+  }
   return {
     env: env.NODE_ENV,
     port: env.PORT,
-    issuer: (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    issuer,
     trustProxy: env.TRUST_PROXY,
     database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX, dataDir: resolve(env.DATA_DIR) },
     ttl: {
@@ -73,6 +98,15 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       session: env.SESSION_TTL,
     },
     resource: env.MCP_RESOURCE,
+    mcp: {
+      port: env.MCP_PORT,
+      tokenValidation: env.MCP_TOKEN_VALIDATION,
+      introspection: {
+        url: env.MCP_INTROSPECTION_URL ?? `${issuer}/introspect`,
+        clientId: env.MCP_INTROSPECTION_CLIENT_ID,
+        clientSecret: env.MCP_INTROSPECTION_CLIENT_SECRET,
+      },
+    },
     registrationInitialAccessToken: env.REGISTRATION_INITIAL_ACCESS_TOKEN,
     janitorInterval: env.JANITOR_INTERVAL,
     logLevel: env.LOG_LEVEL,

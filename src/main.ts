@@ -1,10 +1,12 @@
-// `npm start`: migrate, then serve the authorization server; the janitor runs in the background.
+// `npm start`: migrate, then serve the authorization server and the MCP server (one process, one
+// database); the janitor runs in the background.
 import { once } from 'node:events';
 import { loadConfig } from './config.ts';
 import { openDatabase } from './db/connect.ts';
 import { prepareDatabase } from './db/prepare.ts';
 import { createAuthorizationServer } from './authorization_server.ts';
 import { createLogger } from './logger.ts';
+import { startMcpServer } from './mcp/mcp_server.ts';
 import { CLOCK_TOLERANCE } from './provider/configuration.ts';
 import { purgeExpired } from './storage/janitor.ts';
 
@@ -13,7 +15,7 @@ const logger = createLogger(config.logLevel);
 const started = performance.now();
 const db = openDatabase(config.database);
 const prepared = await prepareDatabase(db, config);
-const { app } = await createAuthorizationServer(config, db, logger);
+const { app, provider } = await createAuthorizationServer(config, db, logger);
 const server = app.listen(config.port);
 await once(server, 'listening');
 logger.info(
@@ -27,6 +29,8 @@ logger.info(
   },
   'authorization server listening',
 );
+const mcpServer = await startMcpServer({ config, provider, db, logger });
+logger.info({ resource: config.resource, port: config.mcp.port, tokenValidation: config.mcp.tokenValidation }, 'MCP server listening');
 
 const janitor =
   config.janitorInterval > 0
@@ -42,6 +46,8 @@ async function shutdown(signal: string): Promise<void> {
   clearInterval(janitor);
   server.close();
   server.closeAllConnections();
+  mcpServer.close();
+  mcpServer.closeAllConnections();
   await db.destroy();
   process.exit(0);
 }

@@ -6,6 +6,7 @@ import type { Account } from '../accounts/account_store.ts';
 import type { Config } from '../config.ts';
 import type { ServerKeys } from '../keys/key_store.ts';
 import { errorPage, logoutPage, signedOutPage } from '../http/views/message_pages.ts';
+import { clientIdMetadataDocumentFeature, outgoingFetch } from './client_id_metadata.ts';
 import { MCP_SCOPES, sameResource } from './scopes.ts';
 
 /** Seconds a stored artifact stays usable past its expiry; the adapter and janitor use it too. */
@@ -45,7 +46,9 @@ export function providerConfiguration({ config, keys, adapter, findAccountById }
     // OAuth 2.1: authorization code with PKCE only.
     responseTypes: ['code'],
     pkce: { required: () => true },
-    scopes: ['openid', 'offline_access', 'email'],
+    // MCP scopes are listed too: clients (the MCP SDK, ChatGPT) register with `scope`, which the library
+    // checks against this list, and discovery's scopes_supported then names them.
+    scopes: ['openid', 'offline_access', 'email', ...Object.keys(MCP_SCOPES)],
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
 
     async findAccount(_ctx, sub) {
@@ -80,6 +83,7 @@ export function providerConfiguration({ config, keys, adapter, findAccountById }
         ...(config.registrationInitialAccessToken ? { initialAccessToken: config.registrationInitialAccessToken } : {}),
       },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
+      clientIdMetadataDocument: clientIdMetadataDocumentFeature(config),
       resourceIndicators: {
         enabled: true,
         defaultResource: () => config.resource,
@@ -128,6 +132,9 @@ export function providerConfiguration({ config, keys, adapter, findAccountById }
       Session: config.ttl.session,
       Grant: config.ttl.grant,
     },
+
+    // Outgoing requests (client metadata documents): the library's SSRF guard, relaxed for localhost in dev/test.
+    fetch: outgoingFetch(config),
 
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
 

@@ -106,7 +106,6 @@ export interface AuthorizationResult {
 
 /** Runs /authorize through login and consent; returns the code delivered to the redirect URI. */
 export async function authorize(baseUrl: string, options: AuthorizeOptions): Promise<AuthorizationResult> {
-  const jar = options.jar ?? new CookieJar();
   const { verifier, challenge } = pkcePair();
   const query = new URLSearchParams({
     client_id: options.client.client_id,
@@ -118,8 +117,31 @@ export async function authorize(baseUrl: string, options: AuthorizeOptions): Pro
   });
   if (options.scope !== undefined) query.set('scope', options.scope);
   if (options.resource !== undefined) query.set('resource', options.resource);
+  const { code, callback, jar } = await followAuthorization(new URL(`/authorize?${query}`, baseUrl), options);
+  return { code, verifier, callback, jar };
+}
 
-  let url = new URL(`/authorize?${query}`, baseUrl);
+export interface FollowOptions {
+  email: string;
+  password: string;
+  jar?: CookieJar;
+  /** Where the code is delivered; the flow stops at the first redirect there. */
+  redirectUri?: string;
+  /** Stop at the consent page and press Cancel instead of Allow. */
+  deny?: boolean;
+}
+
+/**
+ * Plays the browser from an authorization URL built by anyone (this module, the MCP SDK client):
+ * follows redirects, submits the login and consent forms, and returns the code sent to the redirect URI.
+ */
+export async function followAuthorization(
+  start: URL,
+  options: FollowOptions,
+): Promise<{ code: string; callback: URL; jar: CookieJar }> {
+  const jar = options.jar ?? new CookieJar();
+  const redirectUri = options.redirectUri ?? REDIRECT_URI;
+  let url = start;
   let request: RequestInit = { method: 'GET' };
   for (let hop = 0; hop < 20; hop += 1) {
     const response = await fetch(url, {
@@ -132,10 +154,10 @@ export async function authorize(baseUrl: string, options: AuthorizeOptions): Pro
     if (location) {
       await response.body?.cancel();
       const next = new URL(location, url);
-      if (next.href.startsWith(REDIRECT_URI)) {
+      if (next.href.startsWith(redirectUri)) {
         const code = next.searchParams.get('code');
         if (!code) throw new Error(`authorization ended without a code: ${next.search}`);
-        return { code, verifier, callback: next, jar };
+        return { code, callback: next, jar };
       }
       url = next;
       request = { method: 'GET' };

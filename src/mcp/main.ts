@@ -1,0 +1,37 @@
+// `npm run start:mcp`: the MCP server alone, next to an authorization server that runs elsewhere on
+// the same PostgreSQL database (the embedded database cannot be shared between processes).
+import { createAuthorizationServer } from '../authorization_server.ts';
+import { loadConfig } from '../config.ts';
+import { openDatabase } from '../db/connect.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+import { createLogger } from '../logger.ts';
+import { startMcpServer } from './mcp_server.ts';
+
+const config = loadConfig();
+const logger = createLogger(config.logLevel);
+if (config.database.url === undefined) {
+  logger.fatal(
+    'npm run start:mcp needs DATABASE_URL: the embedded database belongs to one process. ' +
+      'Use `npm start` to run the MCP server with the authorization server, or set DATABASE_URL to their shared PostgreSQL.',
+  );
+  process.exit(1);
+}
+const db = openDatabase(config.database);
+await migrateToLatest(db);
+// The provider is built for its models only (token, grant, client lookups); its routes are not served.
+const { provider } = await createAuthorizationServer(config, db, logger);
+const server = await startMcpServer({ config, provider, db, logger });
+logger.info(
+  { resource: config.resource, port: config.mcp.port, issuer: config.issuer, tokenValidation: config.mcp.tokenValidation },
+  'MCP server listening',
+);
+
+async function shutdown(signal: string): Promise<void> {
+  logger.info({ signal }, 'shutting down');
+  server.close();
+  server.closeAllConnections();
+  await db.destroy();
+  process.exit(0);
+}
+process.once('SIGINT', () => void shutdown('SIGINT'));
+process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,87 @@
+// The MCP server's HTTP surface: RFC 9728 metadata, and the Streamable HTTP endpoint (stateless:
+// no session ids, one short-lived server per request) behind bearer authentication and tool scopes.
+import { bodyParser } from '@koa/bodyparser';
+import cors from '@koa/cors';
+import Router from '@koa/router';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Context } from 'koa';
+import Koa from 'koa';
+import type { Database } from '../db/connect.ts';
+import type { Logger } from '../logger.ts';
+import type { AccessTokenVerifier } from '../tokens/access_token_verifier.ts';
+import { authenticate, requireToolScopes } from './bearer_auth.ts';
+import { metadataPaths, metadataUrl, protectedResourceMetadata } from './resource_metadata.ts';
+import { createMcpServer } from './tools.ts';
+
+export interface McpAppDependencies {
+  /** The resource identifier (MCP_RESOURCE); its path is where the MCP endpoint is served. */
+  resource: string;
+  /** The authorization server's issuer, advertised in the metadata. */
+  issuer: string;
+  verifier: AccessTokenVerifier;
+  db: Database;
+  logger: Logger;
+  trustProxy?: boolean;
+}
+
+export function createMcpApp({ resource, issuer, verifier, db, logger, trustProxy = false }: McpAppDependencies): Koa {
+  const app = new Koa();
+  app.proxy = trustProxy;
+  app.silent = true;
+  const endpoint = new URL(resource).pathname;
+  const resourceMetadataUrl = metadataUrl(resource);
+  const metadata = protectedResourceMetadata(resource, issuer);
+
+  // Browser-based MCP clients: bearer tokens, no cookies, so any origin may call.
+  app.use(
+    cors({
+      origin: '*',
+      allowHeaders: ['Authorization', 'Content-Type', 'Accept', 'Mcp-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID'],
+      exposeHeaders: ['WWW-Authenticate', 'Mcp-Session-Id', 'Mcp-Protocol-Version'],
+      allowMethods: ['GET', 'POST', 'DELETE'],
+    }),
+  );
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      logger.error({ err: error, path: ctx.path }, 'mcp request failed');
+      if (ctx.headerSent || !ctx.writable) return;
+      ctx.status = 500;
+      ctx.body = { jsonrpc: '2.0', error: { code: -32603, message: 'Internal server error' }, id: null };
+    }
+  });
+
+  const router = new Router();
+  router.get(metadataPaths(resource), (ctx) => {
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = metadata;
+  });
+
+  router.post(
+    endpoint,
+    authenticate({ verifier, resourceMetadataUrl, logger }),
+    bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }),
+    requireToolScopes({ resourceMetadataUrl }),
+    async function handleMcpRequest(ctx: Context) {
+      const server = createMcpServer({ db });
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      ctx.res.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
+      await server.connect(transport);
+      ctx.respond = false;
+      await transport.handleRequest(ctx.req, ctx.res, ctx.request.body);
+    },
+  );
+  // Stateless: no standalone SSE stream to open and no session to delete.
+  router.all(endpoint, (ctx) => {
+    ctx.status = 405;
+    ctx.set('Allow', 'POST');
+    ctx.body = { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null };
+  });
+
+  app.use(router.routes());
+  return app;
+}

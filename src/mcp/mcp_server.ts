@@ -1,0 +1,57 @@
+// Builds the MCP server from configuration: picks the token verifier (database or introspection)
+// and listens on MCP_PORT. Used by `npm start` (next to the authorization server, sharing its
+// provider and database) and by `npm run start:mcp` (alone).
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/connect.ts';
+import type { Logger } from '../logger.ts';
+import { type AccessTokenVerifier, providerTokenVerifier } from '../tokens/access_token_verifier.ts';
+import { introspectionTokenVerifier } from '../tokens/introspection_token_verifier.ts';
+import { createMcpApp } from './mcp_app.ts';
+
+export function createTokenVerifier(config: Config, provider: Provider): AccessTokenVerifier {
+  if (config.mcp.tokenValidation === 'introspection') {
+    const { url, clientId, clientSecret } = config.mcp.introspection;
+    return introspectionTokenVerifier({
+      issuer: config.issuer,
+      introspectionEndpoint: url,
+      clientId: clientId!,
+      clientSecret: clientSecret!,
+      resource: config.resource,
+    });
+  }
+  return providerTokenVerifier({ provider, resource: config.resource });
+}
+
+export interface McpServerDependencies {
+  config: Config;
+  provider: Provider;
+  db: Database;
+  logger: Logger;
+  /** Defaults to config.mcp.port; 0 picks a free port. */
+  port?: number;
+  host?: string;
+}
+
+/** The MCP server's Koa app as configured: resource, issuer and token verifier from Config. */
+export function createConfiguredMcpApp({ config, provider, db, logger }: McpServerDependencies): Koa {
+  return createMcpApp({
+    resource: config.resource,
+    issuer: config.issuer,
+    verifier: createTokenVerifier(config, provider),
+    db,
+    logger,
+    trustProxy: config.trustProxy,
+  });
+}
+
+export async function startMcpServer(dependencies: McpServerDependencies): Promise<Server> {
+  const { config, port, host } = dependencies;
+  const server = createServer(createConfiguredMcpApp(dependencies).callback());
+  server.listen(port ?? config.mcp.port, host);
+  await once(server, 'listening');
+  return server;
+}

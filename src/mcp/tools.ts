@@ -1,0 +1,103 @@
+// The MCP server's tools, each with the one scope it needs. The HTTP layer reads TOOL_SCOPES to
+// answer 403 insufficient_scope before a call runs; the handlers check again, so a tool can never
+// run on a token that lacks its scope whatever the transport does.
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { findAccountById } from '../accounts/account_store.ts';
+import type { Database } from '../db/connect.ts';
+import { addNote, listNotes, MAX_NOTE_LENGTH, MAX_NOTES_LISTED } from '../notes/note_store.ts';
+import type { McpScope } from '../provider/scopes.ts';
+import type { AuthInfo } from '../tokens/access_token_verifier.ts';
+
+export const TOOL_SCOPES = {
+  whoami: 'mcp:read',
+  notes_add: 'mcp:write',
+  notes_list: 'mcp:read',
+} as const satisfies Record<string, McpScope>;
+
+export type ToolName = keyof typeof TOOL_SCOPES;
+
+export interface ToolDependencies {
+  db: Database;
+}
+
+export const SERVER_INFO = { name: 'portcullis-mcp', version: '0.1.0' };
+
+function result(data: unknown): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(data, null, 2) }], structuredContent: data as Record<string, unknown> };
+}
+
+function refusal(message: string): CallToolResult {
+  return { content: [{ type: 'text', text: message }], isError: true };
+}
+
+/** The caller's identity, or a refusal when the token lacks the tool's scope. */
+function caller(tool: ToolName, auth: AuthInfo | undefined): { accountId: string; auth: AuthInfo } | CallToolResult {
+  const accountId = auth?.extra?.accountId;
+  if (!auth || typeof accountId !== 'string') return refusal('not authenticated');
+  if (!auth.scopes.includes(TOOL_SCOPES[tool])) return refusal(`this tool needs the ${TOOL_SCOPES[tool]} scope`);
+  return { accountId, auth };
+}
+
+/** A server for one request (stateless Streamable HTTP): cheap to build, nothing shared between calls. */
+export function createMcpServer({ db }: ToolDependencies): McpServer {
+  const server = new McpServer(SERVER_INFO);
+
+  server.registerTool(
+    'whoami',
+    {
+      title: 'Who am I',
+      description: 'The signed-in account, the client acting for it, the granted scopes and when the access token expires.',
+      annotations: { readOnlyHint: true },
+    },
+    async (extra) => {
+      const who = caller('whoami', extra.authInfo);
+      if ('content' in who) return who;
+      const account = await findAccountById(db, who.accountId);
+      return result({
+        accountId: who.accountId,
+        email: account?.email ?? null,
+        clientId: who.auth.clientId,
+        scopes: who.auth.scopes,
+        expiresAt: new Date((who.auth.expiresAt ?? 0) * 1000).toISOString(),
+        resource: who.auth.resource?.href ?? null,
+      });
+    },
+  );
+
+  server.registerTool(
+    'notes_add',
+    {
+      title: 'Add a note',
+      description: 'Stores a short note for the signed-in account.',
+      inputSchema: { text: z.string().trim().min(1).max(MAX_NOTE_LENGTH) },
+    },
+    async ({ text }, extra) => {
+      const who = caller('notes_add', extra.authInfo);
+      if ('content' in who) return who;
+      const note = await addNote(db, who.accountId, who.auth.clientId, text);
+      return result({ id: note.id, text: note.text, createdAt: note.createdAt.toISOString() });
+    },
+  );
+
+  server.registerTool(
+    'notes_list',
+    {
+      title: 'List notes',
+      description: `The signed-in account's notes, newest first (at most ${MAX_NOTES_LISTED}).`,
+      inputSchema: { limit: z.number().int().min(1).max(MAX_NOTES_LISTED).optional() },
+      annotations: { readOnlyHint: true },
+    },
+    async ({ limit }, extra) => {
+      const who = caller('notes_list', extra.authInfo);
+      if ('content' in who) return who;
+      const notes = await listNotes(db, who.accountId, limit);
+      return result({
+        notes: notes.map((note) => ({ id: note.id, text: note.text, createdAt: note.createdAt.toISOString() })),
+      });
+    },
+  );
+
+  return server;
+}

@@ -1,0 +1,86 @@
+// The one place that decides whether a bearer access token is good for a resource server. Every
+// surface that accepts our access tokens (the MCP server now, the admin API later, each with its own
+// audience) calls a verifier from here and nothing else.
+//
+// `providerTokenVerifier` reads the token through the provider's own models, so the storage rules
+// (hashed keys, expiry filter, cascades) stay in the adapter, and applies the checks the provider's
+// /introspect applies (node_modules/oidc-provider/lib/actions/introspection.js), plus audience and
+// client existence. Anything that is not a verdict (the database is down, a query timed out) is a
+// VerificationUnavailable: callers answer 503, never "valid" and never 500.
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import type Provider from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import { sameResource } from '../provider/scopes.ts';
+
+export type { AuthInfo };
+
+/** The MCP SDK's OAuthTokenVerifier shape: resolves AuthInfo or throws InvalidTokenError. */
+export interface AccessTokenVerifier {
+  verifyAccessToken(token: string): Promise<AuthInfo>;
+}
+
+/** The verifier could not reach a verdict (storage or authorization server unavailable). */
+export class VerificationUnavailable extends Error {
+  override name = 'VerificationUnavailable';
+}
+
+export { InvalidTokenError };
+
+export interface ProviderTokenVerifierOptions {
+  provider: Provider;
+  /** The audience this verifier accepts: tokens issued for any other resource are invalid. */
+  resource: string;
+}
+
+export function providerTokenVerifier({ provider, resource }: ProviderTokenVerifierOptions): AccessTokenVerifier {
+  async function lookup(value: string): Promise<AuthInfo> {
+    // Existence, opaque format, exp within clock tolerance, kind AccessToken, session binding.
+    const token = await provider.AccessToken.find(value);
+    if (!token) throw new InvalidTokenError('token is unknown, revoked or expired');
+    if (!token.isValid) throw new InvalidTokenError('token has expired');
+    if (typeof token.aud !== 'string' || !sameResource(token.aud, resource)) {
+      throw new InvalidTokenError('token was not issued for this resource');
+    }
+    if (!token.grantId || !token.accountId || !token.clientId) throw new InvalidTokenError('token is not bound to a grant');
+    const grant = await provider.Grant.find(token.grantId, { ignoreExpiration: true });
+    if (!grant || grant.isExpired || grant.clientId !== token.clientId || grant.accountId !== token.accountId) {
+      throw new InvalidTokenError('token grant is missing, expired or does not match');
+    }
+    if (!(await clientExists(provider, token.clientId))) throw new InvalidTokenError('token client no longer exists');
+    return {
+      token: value,
+      clientId: token.clientId,
+      scopes: token.scope ? token.scope.split(' ').filter(Boolean) : [],
+      expiresAt: token.exp,
+      resource: new URL(token.aud),
+      extra: { accountId: token.accountId, grantId: token.grantId },
+    };
+  }
+
+  return {
+    async verifyAccessToken(value) {
+      if (typeof value !== 'string' || value.length === 0 || value.length > 4096) {
+        throw new InvalidTokenError('malformed token');
+      }
+      try {
+        return await lookup(value);
+      } catch (error) {
+        if (error instanceof InvalidTokenError) throw error;
+        throw new VerificationUnavailable('token verification failed', { cause: error });
+      }
+    },
+  };
+}
+
+/** Registered clients are read from storage; a Client ID Metadata Document client must still resolve. */
+async function clientExists(provider: Provider, clientId: string | undefined): Promise<boolean> {
+  if (!clientId) return false;
+  try {
+    return (await provider.Client.find(clientId)) !== undefined;
+  } catch (error) {
+    // The library's own verdicts (an unresolvable metadata document) mean "no such client".
+    if (error instanceof errors.OIDCProviderError) return false;
+    throw error;
+  }
+}
