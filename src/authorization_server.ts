@@ -10,6 +10,10 @@ import { loadOrCreateServerKeys } from './keys/key_store.ts';
 import type { Logger } from './logger.ts';
 import { CLOCK_TOLERANCE, providerConfiguration } from './provider/configuration.ts';
 import { createRevocationService, type RevocationService } from './revocation/revocation_service.ts';
+import { adminRoutes } from './admin/admin_routes.ts';
+import { adminResource } from './admin/operator_clients.ts';
+import { isOperatorClient } from './storage/operator_store.ts';
+import { operatorTokenVerifier } from './tokens/operator_token_verifier.ts';
 
 export interface AuthorizationServer {
   provider: Provider;
@@ -27,10 +31,19 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
       keys,
       adapter: createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation }),
       findAccountById: (id) => findAccountById(db, id),
+      isOperatorClient: (clientId) => isOperatorClient(db, clientId),
     }),
   );
   provider.proxy = config.trustProxy;
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'provider server error'));
-  const app = createHttpApp({ provider, db, logger, trustProxy: config.trustProxy });
+  const admin = adminResource(config.issuer);
+  const verifier = operatorTokenVerifier({ provider, resource: admin, isOperator: (id) => isOperatorClient(db, id) });
+  const app = createHttpApp({
+    provider,
+    db,
+    logger,
+    trustProxy: config.trustProxy,
+    routers: [adminRoutes({ db, revocation, verifier, resource: admin })],
+  });
   return { provider, app, revocation };
 }

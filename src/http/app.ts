@@ -1,4 +1,5 @@
 // The HTTP surface: our own routes on @koa/router, then the provider mounted at the root.
+import type Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
@@ -8,6 +9,7 @@ import { assetRoutes } from './asset_routes.ts';
 import { errorBoundary } from './error_boundary.ts';
 import { healthRoutes } from './health_routes.ts';
 import { interactionRoutes } from './interaction_routes.ts';
+import { mcpClientSupport } from './mcp_client_support.ts';
 import { securityHeaders } from './security_headers.ts';
 
 export interface HttpAppDependencies {
@@ -15,13 +17,15 @@ export interface HttpAppDependencies {
   db: Database;
   logger: Logger;
   trustProxy: boolean;
+  /** Further surfaces (the admin API), mounted before the provider. */
+  routers?: Router[];
 }
 
 /** RFC 8414 clients look here; the provider serves the same document as OpenID discovery. */
 const OAUTH_METADATA_PATH = '/.well-known/oauth-authorization-server';
 const OPENID_METADATA_PATH = '/.well-known/openid-configuration';
 
-export function createHttpApp({ provider, db, logger, trustProxy }: HttpAppDependencies): Koa {
+export function createHttpApp({ provider, db, logger, trustProxy, routers = [] }: HttpAppDependencies): Koa {
   const app = new Koa();
   app.proxy = trustProxy;
   // Mounted, the provider reads cookies through this app's context: it must sign with the same keys.
@@ -30,7 +34,7 @@ export function createHttpApp({ provider, db, logger, trustProxy }: HttpAppDepen
 
   app.use(securityHeaders);
   app.use(errorBoundary(logger));
-  for (const router of [healthRoutes(db), assetRoutes(), interactionRoutes({ provider, db })]) {
+  for (const router of [healthRoutes(db), assetRoutes(), interactionRoutes({ provider, db }), ...routers]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
@@ -38,6 +42,7 @@ export function createHttpApp({ provider, db, logger, trustProxy }: HttpAppDepen
     if (ctx.path === OAUTH_METADATA_PATH) ctx.path = OPENID_METADATA_PATH;
     await next();
   });
+  app.use(mcpClientSupport());
   app.use(mount(provider));
   return app;
 }

@@ -8,6 +8,7 @@ import type { ServerKeys } from '../keys/key_store.ts';
 import { errorPage, logoutPage, signedOutPage } from '../http/views/message_pages.ts';
 import { clientIdMetadataDocumentFeature, outgoingFetch } from './client_id_metadata.ts';
 import { MCP_SCOPES, sameResource } from './scopes.ts';
+import { ADMIN_SCOPE, adminResource } from '../admin/operator_clients.ts';
 
 /** Seconds a stored artifact stays usable past its expiry; the adapter and janitor use it too. */
 export const CLOCK_TOLERANCE = 15;
@@ -17,9 +18,12 @@ export interface ConfigurationDependencies {
   keys: ServerKeys;
   adapter: NonNullable<Configuration['adapter']>;
   findAccountById: (id: string) => Promise<Account | undefined>;
+  isOperatorClient: (clientId: string) => Promise<boolean>;
 }
 
-export function providerConfiguration({ config, keys, adapter, findAccountById }: ConfigurationDependencies): Configuration {
+export function providerConfiguration(dependencies: ConfigurationDependencies): Configuration {
+  const { config, keys, adapter, findAccountById, isOperatorClient } = dependencies;
+  const admin = adminResource(config.issuer);
   const resourceScope = Object.keys(MCP_SCOPES).join(' ');
 
   return {
@@ -84,11 +88,20 @@ export function providerConfiguration({ config, keys, adapter, findAccountById }
       },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
       clientIdMetadataDocument: clientIdMetadataDocumentFeature(config),
+      // Operator clients (made by the CLI) get `admin` tokens for the admin API by client credentials.
+      clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => config.resource,
+        defaultResource: async (_ctx, client) =>
+          (await isOperatorClient(client.clientId)) ? admin : config.resource,
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, indicator) => {
+        getResourceServerInfo: async (_ctx, indicator, client) => {
+          if (sameResource(indicator, admin)) {
+            if (!(await isOperatorClient(client.clientId))) {
+              throw new errors.InvalidTarget('only operator clients may request the admin API');
+            }
+            return { scope: ADMIN_SCOPE, audience: admin, accessTokenTTL: config.ttl.accessToken, accessTokenFormat: 'opaque' };
+          }
           if (!sameResource(indicator, config.resource)) {
             throw new errors.InvalidTarget('unknown resource indicator');
           }

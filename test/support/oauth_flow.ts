@@ -64,6 +64,12 @@ export function pkcePair(): { verifier: string; challenge: string } {
 /** A minimal cookie jar: enough for the provider's interaction and session cookies on one host. */
 export class CookieJar {
   readonly #cookies = new Map<string, string>();
+  readonly #seen = new Set<string>();
+
+  /** Every non-empty value any response ever set, including cookies since cleared or replaced. */
+  seenValues(): string[] {
+    return [...this.#seen];
+  }
 
   store(response: Response): void {
     for (const line of response.headers.getSetCookie()) {
@@ -76,6 +82,7 @@ export class CookieJar {
         const [key, val] = attribute.split('=');
         return key?.trim().toLowerCase() === 'expires' && val !== undefined && Date.parse(val) <= Date.now();
       });
+      if (value !== '') this.#seen.add(value);
       if (expired || value === '') this.#cookies.delete(name);
       else this.#cookies.set(name, value);
     }
@@ -245,9 +252,9 @@ export async function introspect(baseUrl: string, client: RegisteredClient, toke
 export async function connectClient(
   baseUrl: string,
   account: { email: string; password: string },
-  options: { resource: string; metadata?: Record<string, unknown>; scope?: string },
+  options: { resource: string; metadata?: Record<string, unknown>; scope?: string; client?: RegisteredClient },
 ): Promise<{ client: RegisteredClient; tokens: TokenSet }> {
-  const client = await registerClient(baseUrl, options.metadata);
+  const client = options.client ?? (await registerClient(baseUrl, options.metadata));
   const authorization = await authorize(baseUrl, {
     client,
     ...account,

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
+import { adminResource, createOperatorClient } from '../../admin/operator_clients.ts';
+import { createAdapterFactory } from '../../adapter/knex_adapter.ts';
+import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
 import { findClient, isClientDisabled, listClients } from '../../storage/client_store.ts';
 import { listGrants } from '../../storage/grant_store.ts';
 import { cliContext, CliError } from '../context.ts';
-import { type OutputOptions, printJson, printTable } from '../output.ts';
+import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
 
 /** A registered client must exist; a URL client id (metadata document) is never stored. */
@@ -34,6 +37,25 @@ export function registerClientCommands(program: Command): void {
           })),
           'no clients',
         );
+    });
+
+  clients
+    .command('create-operator <name>')
+    .description('create a client for the admin API (client credentials, scope admin); prints its secret once')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options: OutputOptions) => {
+      const { db, config, revocation } = await cliContext();
+      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation })('Client');
+      const credentials = await createOperatorClient(db, adapter, name);
+      const resource = adminResource(config.issuer);
+      if (options.json) {
+        printJson({ ...credentials, resource, tokenEndpoint: `${config.issuer}/token` });
+        return;
+      }
+      printLine(`client_id:     ${credentials.clientId}`);
+      printLine(`client_secret: ${credentials.clientSecret}   (shown once: store it now)`);
+      printLine(`get a token:   curl -u '${credentials.clientId}:<secret>' -d grant_type=client_credentials \\`);
+      printLine(`                 -d scope=admin -d resource=${resource} ${config.issuer}/token`);
     });
 
   clients

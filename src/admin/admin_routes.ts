@@ -1,0 +1,204 @@
+// The admin API: the operators' revocation controls over HTTP. It is a resource server of our own
+// provider: callers present client-credentials tokens for `$ISSUER/admin` with scope `admin`,
+// checked by the shared token verifier. Every operation is one call into the revocation service.
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { z } from 'zod';
+import { findAccountByIdOrEmail } from '../accounts/account_store.ts';
+import type { Database } from '../db/connect.ts';
+import type { RevocationOptions, RevocationService } from '../revocation/revocation_service.ts';
+import { listAudit } from '../storage/audit_store.ts';
+import { findClient, isClientDisabled, listClients } from '../storage/client_store.ts';
+import { listGrants } from '../storage/grant_store.ts';
+import { type AccessTokenVerifier, InvalidTokenError, VerificationUnavailable } from '../tokens/access_token_verifier.ts';
+import { ADMIN_SCOPE } from './operator_clients.ts';
+import { adminOpenApi } from './openapi.ts';
+
+export interface AdminDependencies {
+  db: Database;
+  revocation: RevocationService;
+  verifier: AccessTokenVerifier;
+  /** `$ISSUER/admin`, named in WWW-Authenticate challenges. */
+  resource: string;
+}
+
+class AdminError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const revocationBody = z
+  .object({
+    reason: z.string().max(500).optional(),
+    dry_run: z.boolean().optional(),
+  })
+  .strict();
+
+const bodies = {
+  revoke: revocationBody,
+  revokeClient: revocationBody.extend({ accounts: z.array(z.string().min(1).max(320)).max(1000).optional() }).strict(),
+  revokeAccount: revocationBody.extend({ client_id: z.string().min(1).max(2048).optional() }).strict(),
+  revokeToken: revocationBody.extend({ token: z.string().min(1).max(4096) }).strict(),
+};
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    throw new AdminError(400, 'invalid_request', problems.join('; '));
+  }
+  return parsed.data;
+}
+
+export function adminRoutes({ db, revocation, verifier, resource }: AdminDependencies): Router {
+  const router = new Router({ prefix: '/admin' });
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
+
+  async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (error) {
+      const failure =
+        error instanceof AdminError
+          ? error
+          : error instanceof VerificationUnavailable
+            ? new AdminError(503, 'temporarily_unavailable', 'the authorization store is unavailable, try again')
+            : typeof (error as { status?: unknown }).status === 'number' && (error as { status: number }).status < 500
+              ? new AdminError((error as { status: number }).status, 'invalid_request', (error as Error).message)
+              : undefined;
+      if (!failure) throw error;
+      ctx.status = failure.status;
+      ctx.body = { error: failure.code, error_description: failure.message };
+      if (failure.status === 503) ctx.set('Retry-After', '5');
+    }
+  }
+
+  async function requireOperator(ctx: Context, next: Next): Promise<void> {
+    const header = ctx.get('authorization');
+    const match = /^Bearer ([^\s]+)$/i.exec(header);
+    const challenge = (error: string, description: string) =>
+      `Bearer realm="admin", resource="${resource}", error="${error}", error_description="${description}", scope="${ADMIN_SCOPE}"`;
+    if (!match) {
+      ctx.set('WWW-Authenticate', `Bearer realm="admin", resource="${resource}", scope="${ADMIN_SCOPE}"`);
+      throw new AdminError(401, 'invalid_token', 'a bearer token for the admin API is required');
+    }
+    let auth;
+    try {
+      auth = await verifier.verifyAccessToken(match[1]!);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) {
+        ctx.set('WWW-Authenticate', challenge('invalid_token', 'the token is invalid, expired or revoked'));
+        throw new AdminError(401, 'invalid_token', error.message);
+      }
+      throw error;
+    }
+    if (!auth.scopes.includes(ADMIN_SCOPE)) {
+      ctx.set('WWW-Authenticate', challenge('insufficient_scope', 'the admin scope is required'));
+      throw new AdminError(403, 'insufficient_scope', 'the admin scope is required');
+    }
+    ctx.state.operator = auth.clientId;
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  }
+
+  function options(ctx: Context, body: { reason?: string | undefined; dry_run?: boolean | undefined }): RevocationOptions {
+    return { actor: { type: 'operator', id: String(ctx.state.operator) }, reason: body.reason, dryRun: body.dry_run };
+  }
+
+  async function accountId(idOrEmail: string): Promise<string> {
+    const account = await findAccountByIdOrEmail(db, idOrEmail);
+    if (!account) throw new AdminError(404, 'not_found', `no account ${JSON.stringify(idOrEmail)}`);
+    return account.id;
+  }
+
+  async function knownClient(clientId: string): Promise<void> {
+    if (URL.canParse(clientId)) return;
+    if (!(await findClient(db, clientId))) throw new AdminError(404, 'not_found', `no client ${JSON.stringify(clientId)}`);
+  }
+
+  router.use(handleErrors);
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = adminOpenApi(resource);
+  });
+  router.use(requireOperator);
+
+  router.get('/clients', async (ctx) => {
+    ctx.body = { clients: await listClients(db) };
+  });
+
+  router.get('/clients/:clientId', async (ctx) => {
+    const { clientId } = ctx.params as { clientId: string };
+    const client = await findClient(db, clientId);
+    const disabled = await isClientDisabled(db, clientId);
+    if (!client && !disabled) throw new AdminError(404, 'not_found', `no client ${JSON.stringify(clientId)}`);
+    ctx.body = { client, disabled, grants: await listGrants(db, { clientId }) };
+  });
+
+  router.post('/clients/:clientId/revoke', json, async (ctx) => {
+    const { clientId } = ctx.params as { clientId: string };
+    const body = parse(bodies.revokeClient, ctx.request.body);
+    const accountIds = await Promise.all((body.accounts ?? []).map(accountId));
+    ctx.body = await revocation.revokeClient(clientId, { ...options(ctx, body), accountIds });
+  });
+
+  for (const [path, operation] of [
+    ['disable', 'disableClient'],
+    ['enable', 'enableClient'],
+  ] as const) {
+    router.post(`/clients/:clientId/${path}`, json, async (ctx) => {
+      const { clientId } = ctx.params as { clientId: string };
+      const body = parse(bodies.revoke, ctx.request.body);
+      if (operation === 'disableClient') await knownClient(clientId);
+      ctx.body = await revocation[operation](clientId, options(ctx, body));
+    });
+  }
+
+  router.delete('/clients/:clientId', json, async (ctx) => {
+    const { clientId } = ctx.params as { clientId: string };
+    const body = parse(bodies.revoke, ctx.request.body);
+    await knownClient(clientId);
+    ctx.body = await revocation.deleteClient(clientId, options(ctx, body));
+  });
+
+  router.get('/grants', async (ctx) => {
+    const query = parse(
+      z.object({ client_id: z.string().max(2048).optional(), account: z.string().max(320).optional() }).strict(),
+      ctx.query,
+    );
+    ctx.body = {
+      grants: await listGrants(db, {
+        clientId: query.client_id,
+        accountId: query.account ? await accountId(query.account) : undefined,
+      }),
+    };
+  });
+
+  router.post('/grants/:grantId/revoke', json, async (ctx) => {
+    const { grantId } = ctx.params as { grantId: string };
+    ctx.body = await revocation.revokeGrant(grantId, options(ctx, parse(bodies.revoke, ctx.request.body)));
+  });
+
+  router.post('/accounts/:account/revoke', json, async (ctx) => {
+    const { account } = ctx.params as { account: string };
+    const body = parse(bodies.revokeAccount, ctx.request.body);
+    ctx.body = await revocation.revokeAccount(await accountId(account), { ...options(ctx, body), clientId: body.client_id });
+  });
+
+  router.post('/tokens/revoke', json, async (ctx) => {
+    const body = parse(bodies.revokeToken, ctx.request.body);
+    ctx.body = await revocation.revokeToken(body.token, options(ctx, body));
+  });
+
+  router.get('/audit', async (ctx) => {
+    const query = parse(z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }).strict(), ctx.query);
+    ctx.body = { records: await listAudit(db, { limit: query.limit }) };
+  });
+
+  return router;
+}

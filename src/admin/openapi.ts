@@ -1,0 +1,142 @@
+// OpenAPI 3.1 description of the admin API, served at /admin/openapi.json.
+const revocationOptions = {
+  reason: { type: 'string', maxLength: 500, description: 'why; kept in the audit trail' },
+  dry_run: { type: 'boolean', description: 'report the counts, change nothing' },
+};
+
+const outcome = {
+  type: 'object',
+  required: ['action', 'target', 'counts', 'dryRun'],
+  properties: {
+    action: { type: 'string', examples: ['revoke_client'] },
+    target: { type: 'object' },
+    counts: {
+      type: 'object',
+      description: "rows removed, keyed by the provider's model names",
+      additionalProperties: { type: 'integer' },
+      examples: [{ Grant: 2, AccessToken: 3, RefreshToken: 2, AuthorizationCode: 2 }],
+    },
+    dryRun: { type: 'boolean' },
+    auditId: { type: 'integer' },
+  },
+};
+
+const error = {
+  type: 'object',
+  required: ['error'],
+  properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+};
+
+function body(properties: Record<string, unknown>, required: string[] = []) {
+  return {
+    required: required.length > 0,
+    content: {
+      'application/json': {
+        schema: { type: 'object', additionalProperties: false, required, properties: { ...revocationOptions, ...properties } },
+      },
+    },
+  };
+}
+
+const revocationResponses = {
+  200: { description: 'done (or, with dry_run, what would be done)', content: { 'application/json': { schema: outcome } } },
+  400: { description: 'invalid request', content: { 'application/json': { schema: error } } },
+  401: { description: 'missing, invalid, expired or revoked token' },
+  403: { description: 'the token lacks the admin scope' },
+  404: { description: 'unknown client or account', content: { 'application/json': { schema: error } } },
+  503: { description: 'the database is unavailable' },
+};
+
+const clientId = { name: 'clientId', in: 'path', required: true, schema: { type: 'string' } };
+
+export function adminOpenApi(resource: string): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Portcullis admin API',
+      version: '1',
+      description:
+        `Revocation controls for operators. Authenticate with a client-credentials access token for the ` +
+        `resource \`${resource}\` with scope \`admin\` (create an operator client with ` +
+        '`npm run cli -- clients create-operator <name>`).',
+    },
+    servers: [{ url: resource.replace(/\/admin$/, '') }],
+    security: [{ operatorToken: ['admin'] }],
+    components: {
+      securitySchemes: {
+        operatorToken: {
+          type: 'oauth2',
+          flows: { clientCredentials: { tokenUrl: '/token', scopes: { admin: 'operate the authorization server' } } },
+        },
+      },
+    },
+    paths: {
+      '/admin/clients': { get: { summary: 'List registered clients', responses: { 200: { description: 'clients' } } } },
+      '/admin/clients/{clientId}': {
+        parameters: [clientId],
+        get: { summary: 'A client, whether it is disabled, and its grants', responses: { 200: { description: 'the client' } } },
+        delete: {
+          summary: 'Delete the client with every grant and token issued to it (the owner deletes the app)',
+          requestBody: body({}),
+          responses: revocationResponses,
+        },
+      },
+      '/admin/clients/{clientId}/revoke': {
+        parameters: [clientId],
+        post: {
+          summary: "Revoke the client's grants and tokens: all users, or only `accounts` (ids or emails)",
+          requestBody: body({ accounts: { type: 'array', items: { type: 'string' }, maxItems: 1000 } }),
+          responses: revocationResponses,
+        },
+      },
+      '/admin/clients/{clientId}/disable': {
+        parameters: [clientId],
+        post: {
+          summary: 'Revoke everything of a compromised client and refuse it until enabled',
+          requestBody: body({}),
+          responses: revocationResponses,
+        },
+      },
+      '/admin/clients/{clientId}/enable': {
+        parameters: [clientId],
+        post: { summary: 'Let a disabled client authorize again', requestBody: body({}), responses: revocationResponses },
+      },
+      '/admin/grants': {
+        get: {
+          summary: 'List grants',
+          parameters: [
+            { name: 'client_id', in: 'query', schema: { type: 'string' } },
+            { name: 'account', in: 'query', schema: { type: 'string' }, description: 'account id or email' },
+          ],
+          responses: { 200: { description: 'grants' } },
+        },
+      },
+      '/admin/grants/{grantId}/revoke': {
+        parameters: [{ name: 'grantId', in: 'path', required: true, schema: { type: 'string' } }],
+        post: { summary: "Revoke one grant (a user's access to one client)", requestBody: body({}), responses: revocationResponses },
+      },
+      '/admin/accounts/{account}/revoke': {
+        parameters: [{ name: 'account', in: 'path', required: true, schema: { type: 'string' }, description: 'id or email' }],
+        post: {
+          summary: "Revoke an account's grants: every client (and end its sessions), or only `client_id`",
+          requestBody: body({ client_id: { type: 'string' } }),
+          responses: revocationResponses,
+        },
+      },
+      '/admin/tokens/revoke': {
+        post: {
+          summary: 'Revoke a token (or jti) and the grant it belongs to',
+          requestBody: body({ token: { type: 'string' } }, ['token']),
+          responses: revocationResponses,
+        },
+      },
+      '/admin/audit': {
+        get: {
+          summary: 'Recent revocations, newest first',
+          parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }],
+          responses: { 200: { description: 'audit records' } },
+        },
+      },
+    },
+  };
+}
