@@ -1,0 +1,144 @@
+// What MCP clients need from the authorization server: metadata they accept, CORS for browser
+// clients, `resource` with or without a trailing slash, RFC 9207 `iss`, /authorize without `scope`,
+// and ChatGPT's redirect URIs.
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import {
+  exchangeCode,
+  followAuthorization,
+  pkcePair,
+  REDIRECT_URI,
+  registerClient,
+  type RegisteredClient,
+} from '../support/oauth_flow.ts';
+import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
+import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
+
+describe('authorization server for MCP clients', () => {
+  let stack: McpTestStack;
+  let account: { id: string; email: string; password: string };
+
+  before(async () => {
+    stack = await startMcpTestStack();
+    account = { ...(await createTestAccount(stack.db)), password: TEST_PASSWORD };
+  });
+  after(() => stack.close());
+
+  async function authorizeWith(client: RegisteredClient, params: Record<string, string>) {
+    const { verifier, challenge } = pkcePair();
+    const query = new URLSearchParams({
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state: randomBytes(8).toString('hex'),
+      ...params,
+    });
+    const result = await followAuthorization(new URL(`/authorize?${query}`, stack.baseUrl), account);
+    return { ...result, verifier };
+  }
+
+  it('publishes RFC 8414 metadata with S256, iss support, CIMD support and the MCP scopes', async () => {
+    const metadata = (await (await fetch(`${stack.baseUrl}/.well-known/oauth-authorization-server`)).json()) as Record<string, any>;
+    expect(metadata).to.include({
+      issuer: stack.baseUrl,
+      authorization_response_iss_parameter_supported: true,
+      client_id_metadata_document_supported: true,
+      registration_endpoint: `${stack.baseUrl}/reg`,
+    });
+    expect(metadata.code_challenge_methods_supported).to.deep.equal(['S256']);
+    expect(metadata.scopes_supported).to.include.members(['mcp:read', 'mcp:write']);
+  });
+
+  it('sends RFC 9207 iss with the authorization response', async () => {
+    const client = await registerClient(stack.baseUrl);
+    const { callback } = await authorizeWith(client, { scope: 'mcp:read', resource: stack.mcpUrl });
+    expect(callback.searchParams.get('iss')).to.equal(stack.baseUrl);
+  });
+
+  it('defaults /authorize without scope to the resource scopes', async () => {
+    const client = await registerClient(stack.baseUrl);
+    const authorization = await authorizeWith(client, { resource: stack.mcpUrl });
+    const result = await exchangeCode(stack.baseUrl, client, { ...authorization, verifier: authorization.verifier }, stack.mcpUrl);
+    expect(result.status, JSON.stringify(result.body)).to.equal(200);
+    expect(result.body.scope).to.equal('mcp:read mcp:write');
+    expect((await callTool(stack.mcpUrl, result.body.access_token as string, 'notes_add', { text: 'x' })).status).to.equal(200);
+  });
+
+  // The same form at /authorize and /token, as the MCP SDK and ChatGPT send it. (Mixed forms are
+  // refused with invalid_target: the library compares the token request's resource to the code's.)
+  for (const [authorizeForm, tokenForm] of [
+    ['slash', 'slash'],
+    ['bare', 'bare'],
+  ] as const) {
+    it(`accepts resource with a trailing slash (authorize: ${authorizeForm}, token: ${tokenForm})`, async () => {
+      const form = (kind: 'slash' | 'bare') => (kind === 'slash' ? `${stack.mcpUrl}/` : stack.mcpUrl);
+      const client = await registerClient(stack.baseUrl);
+      const authorization = await authorizeWith(client, { scope: 'mcp:read', resource: form(authorizeForm) });
+      const result = await exchangeCode(stack.baseUrl, client, authorization, form(tokenForm));
+      expect(result.status, JSON.stringify(result.body)).to.equal(200);
+      expect((await callTool(stack.mcpUrl, result.body.access_token as string, 'whoami')).status).to.equal(200);
+    });
+  }
+
+  it('accepts ChatGPT redirect URIs at registration and authorization', async () => {
+    const chatgpt = 'https://chatgpt.com/connector/oauth/abc123XYZ';
+    const client = await registerClient(stack.baseUrl, {
+      redirect_uris: [chatgpt, 'https://chatgpt.com/connector_platform_oauth_redirect'],
+    });
+    const { challenge } = pkcePair();
+    const query = new URLSearchParams({
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: chatgpt,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      resource: stack.mcpUrl,
+    });
+    const { callback } = await followAuthorization(new URL(`/authorize?${query}`, stack.baseUrl), {
+      ...account,
+      redirectUri: chatgpt,
+    });
+    expect(callback.origin + callback.pathname).to.equal(chatgpt);
+    expect(callback.searchParams.get('code')).to.be.a('string');
+  });
+
+  describe('CORS for browser-based clients', () => {
+    const origin = 'http://localhost:6274';
+
+    it('allows registration from any origin (preflight and request)', async () => {
+      const preflight = await fetch(`${stack.baseUrl}/reg`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+      expect(preflight.status).to.equal(204);
+      expect(preflight.headers.get('access-control-allow-origin')).to.be.oneOf([origin, '*']);
+      expect(preflight.headers.get('access-control-allow-methods')).to.include('POST');
+      const registered = await fetch(`${stack.baseUrl}/reg`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: [`${origin}/oauth/callback`], token_endpoint_auth_method: 'none' }),
+      });
+      expect(registered.status).to.equal(201);
+      expect(registered.headers.get('access-control-allow-origin')).to.be.oneOf([origin, '*']);
+    });
+
+    it('allows /token and /revoke from the origin of a client redirect URI', async () => {
+      const client = await registerClient(stack.baseUrl, { redirect_uris: [REDIRECT_URI, `${origin}/oauth/callback`] });
+      for (const path of ['/token', '/revoke']) {
+        const preflight = await fetch(`${stack.baseUrl}${path}`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'POST' },
+        });
+        expect(preflight.headers.get('access-control-allow-origin'), path).to.equal(origin);
+        const response = await fetch(`${stack.baseUrl}${path}`, {
+          method: 'POST',
+          headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ client_id: client.client_id, token: 'unknown', grant_type: 'refresh_token', refresh_token: 'unknown' }),
+        });
+        expect(response.headers.get('access-control-allow-origin'), path).to.equal(origin);
+      }
+    });
+  });
+});
