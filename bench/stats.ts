@@ -1,0 +1,18 @@
+// Small helpers shared by the benchmark scenarios: percentiles and a printed table.
+export type Row = Record<string, string | number>;
+
+/** The p-th percentile (nearest rank) of an ascending array, in the array's unit, 2 decimals. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return Number(sorted[rank]!.toFixed(2));
+}
+
+export function printTable(title: string, rows: Row[]): void {
+  process.stdout.write(`\n${title}\n`);
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0]!);
+  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column]).length)));
+  const line = (cells: string[]) => cells.map((cell, index) => cell.padStart(widths[index]!)).join('  ');
+  process.stdout.write(`${line(columns)}\n${rows.map((row) => line(columns.map((column) => String(row[column])))).join('\n')}\n`);
+}
