@@ -1,0 +1,124 @@
+// A full dump of the database holds no value a client or a browser could present: after real flows
+// (registration, authorize, code exchange, refresh, revoke, and an authorization left unfinished),
+// every row of every table, as text, is searched for every token, code and cookie value seen.
+import { createHash } from 'node:crypto';
+import { expect } from 'chai';
+import {
+  authorize,
+  CookieJar,
+  exchangeCode,
+  refresh,
+  registerClient,
+  type RegisteredClient,
+  revoke,
+  type TokenSet,
+} from '../support/oauth_flow.ts';
+import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
+describe('no presentable secret is stored in the database', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  async function dumpDatabase(): Promise<string> {
+    const tables = await server.db.raw<{ rows: { table_name: string }[] }>(
+      `select table_name from information_schema.tables
+       where table_schema = current_schema() and table_type = 'BASE TABLE' order by table_name`,
+    );
+    const names = tables.rows.map((row) => row.table_name);
+    expect(names).to.include.members(['oidc_grants', 'oidc_tokens', 'oidc_models', 'accounts', 'server_keys']);
+    const rows: string[] = [];
+    for (const table of names) {
+      const result = await server.db.raw<{ rows: { row: string }[] }>('select t::text as row from ?? t', [table]);
+      rows.push(...result.rows.map((row) => `${table}: ${row.row}`));
+    }
+    return rows.join('\n');
+  }
+
+  it('holds no access token, refresh token, code, registration access token or cookie value', async () => {
+    const resource = server.config.resource;
+    const account = { email: (await createTestAccount(server.db)).email, password: TEST_PASSWORD };
+    const secrets = new Map<string, string>();
+    const keep = (label: string, value: string | undefined) => {
+      expect(value, label).to.be.a('string').with.length.greaterThan(15);
+      secrets.set(value!, label);
+    };
+
+    // Client A: registration, authorization, code exchange, two refreshes; its tokens stay live.
+    const jarA = new CookieJar();
+    const clientA: RegisteredClient = await registerClient(server.baseUrl);
+    keep('A registration access token', clientA.registration_access_token);
+    const codeA = await authorize(server.baseUrl, { client: clientA, ...account, resource, scope: 'mcp:read mcp:write', jar: jarA });
+    keep('A code', codeA.code);
+    const tokensA = (await exchangeCode(server.baseUrl, clientA, codeA, resource)).body as unknown as TokenSet;
+    keep('A access token', tokensA.access_token);
+    keep('A refresh token', tokensA.refresh_token);
+    let latestA = tokensA;
+    for (let step = 1; step <= 2; step += 1) {
+      const refreshed = await refresh(server.baseUrl, clientA, latestA.refresh_token!);
+      expect(refreshed.status).to.equal(200);
+      latestA = refreshed.body as unknown as TokenSet;
+      keep(`A access token after refresh ${step}`, latestA.access_token);
+      keep(`A refresh token after refresh ${step}`, latestA.refresh_token);
+    }
+
+    // Client B (confidential): the same flow, then its refresh token is revoked.
+    const jarB = new CookieJar();
+    const clientB = await registerClient(server.baseUrl, { token_endpoint_auth_method: 'client_secret_basic' });
+    keep('B registration access token', clientB.registration_access_token);
+    const codeB = await authorize(server.baseUrl, { client: clientB, ...account, resource, scope: 'mcp:read', jar: jarB });
+    keep('B code', codeB.code);
+    const tokensB = (await exchangeCode(server.baseUrl, clientB, codeB, resource)).body as unknown as TokenSet;
+    keep('B access token', tokensB.access_token);
+    keep('B refresh token', tokensB.refresh_token);
+    expect((await revoke(server.baseUrl, clientB, tokensB.refresh_token!)).status).to.equal(200);
+
+    // An authorization left at the login page: its interaction is still stored, cookies still set.
+    const jarC = new CookieJar();
+    const started = await fetch(
+      `${server.baseUrl}/authorize?${new URLSearchParams({
+        client_id: clientA.client_id,
+        response_type: 'code',
+        redirect_uri: 'http://127.0.0.1:9/callback',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        scope: 'mcp:read',
+        resource,
+      })}`,
+      { redirect: 'manual' },
+    );
+    jarC.store(started);
+    await started.body?.cancel();
+    expect(started.status).to.equal(303);
+    const interactionUid = new URL(started.headers.get('location')!, server.baseUrl).pathname.split('/').at(-1)!;
+    expect(jarC.seenValues()).to.include(interactionUid);
+    expect(await server.db('oidc_models').where({ model: 'Interaction', id: sha256(interactionUid) }).first(), 'pending interaction').to.not.equal(undefined);
+
+    for (const [name, jar] of [['A', jarA], ['B', jarB], ['C', jarC]] as const) {
+      const values = jar.seenValues();
+      expect(values.length, `cookies seen by browser ${name}`).to.be.greaterThan(0);
+      for (const value of values) secrets.set(value, `browser ${name} cookie value`);
+    }
+    // Session cookies were set (and rotated) along the flows.
+    expect(await server.db('oidc_models').where({ model: 'Session' }).count('* as n')).to.satisfy(
+      (rows: { n: string | number }[]) => Number(rows[0]!.n) >= 2,
+    );
+
+    const dump = await dumpDatabase();
+    // The dump is real: the live tokens' rows are there, under their hashes.
+    expect(dump).to.include(sha256(latestA.access_token));
+    expect(dump).to.include(sha256(latestA.refresh_token!));
+    expect(dump).to.include(sha256(codeA.code));
+    expect(dump).to.include(clientA.client_id);
+
+    const leaked = [...secrets].filter(([value]) => dump.includes(value)).map(([, label]) => label);
+    expect(leaked, 'secrets found in the database dump').to.deep.equal([]);
+  });
+});
