@@ -2,6 +2,7 @@
 // (3 tokens each: access, refresh, code) while other clients' access tokens are validated at a
 // steady rate through the shared verifier; report the revocation time and the others' latency.
 import { createHash } from 'node:crypto';
+import type { Adapter } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 import { createAuthorizationServer } from '../src/authorization_server.ts';
 import { loadConfig } from '../src/config.ts';
@@ -40,22 +41,22 @@ async function seedClient(db: Database, clientId: string, grants: number): Promi
 }
 
 /** Real access tokens of another client, issued through the provider's own models. */
-async function issueOtherTokens(provider: Provider, resource: string, count: number): Promise<string[]> {
+async function issueOtherTokens(provider: Provider, clients: Adapter, resource: string, count: number): Promise<string[]> {
   const tokens: string[] = [];
-  await provider.Client.adapter.upsert(OTHER_CLIENT, {
+  await clients.upsert(OTHER_CLIENT, {
     client_id: OTHER_CLIENT,
     client_secret: 'bench-secret-bench-secret-bench-secret',
     redirect_uris: ['http://127.0.0.1:9/cb'],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
   });
-  const client = await provider.Client.find(OTHER_CLIENT);
+  const client = (await provider.Client.find(OTHER_CLIENT))!;
   for (let i = 0; i < count; i += 1) {
     const accountId = `other-account-${i}`;
     const grant = new provider.Grant({ clientId: OTHER_CLIENT, accountId });
     grant.addResourceScope(resource, 'mcp:read');
     const grantId = await grant.save();
-    const token = new provider.AccessToken({ client, accountId, grantId, scope: 'mcp:read', aud: resource });
+    const token = new provider.AccessToken({ client, accountId, grantId, gty: 'authorization_code', scope: 'mcp:read', aud: resource });
     tokens.push(await token.save());
   }
   return tokens;
@@ -78,10 +79,10 @@ export async function revocationAtScale(grants: number, validationRate = 200): P
   const database = await createTestDatabase('postgres', { poolMax: 10 });
   try {
     const config = loadConfig({ NODE_ENV: 'test', ISSUER: 'http://127.0.0.1:1', JANITOR_INTERVAL: '0' });
-    const { provider, revocation } = await createAuthorizationServer(config, database.db, createLogger('silent'));
+    const { provider, revocation, adapterFor } = await createAuthorizationServer(config, database.db, createLogger('silent'));
     await seedClient(database.db, BIG_CLIENT, grants);
-    await provider.Client.adapter.upsert(BIG_CLIENT, { client_id: BIG_CLIENT, redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' });
-    const others = await issueOtherTokens(provider, config.resource, 50);
+    await adapterFor('Client').upsert(BIG_CLIENT, { client_id: BIG_CLIENT, redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' });
+    const others = await issueOtherTokens(provider, adapterFor('Client'), config.resource, 50);
     const verifier = providerTokenVerifier({ provider, resource: config.resource });
 
     // Validate the other client's tokens at a fixed rate for as long as the revocation runs.

@@ -1,6 +1,6 @@
 // Assembles the authorization server from its parts: database, keys, provider, HTTP app.
 import type Koa from 'koa';
-import Provider from 'oidc-provider';
+import Provider, { type Adapter } from 'oidc-provider';
 import { findAccountById } from './accounts/account_store.ts';
 import { createAdapterFactory } from './adapter/knex_adapter.ts';
 import type { Config } from './config.ts';
@@ -19,17 +19,20 @@ export interface AuthorizationServer {
   provider: Provider;
   app: Koa;
   revocation: RevocationService;
+  /** The storage adapter for one provider model (operators create clients through it). */
+  adapterFor: (model: string) => Adapter;
 }
 
 export async function createAuthorizationServer(config: Config, db: Database, logger: Logger): Promise<AuthorizationServer> {
   const keys = await loadOrCreateServerKeys(db);
   const revocation = createRevocationService(db, logger);
+  const adapterFor = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation });
   const provider = new Provider(
     config.issuer,
     providerConfiguration({
       config,
       keys,
-      adapter: createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation }),
+      adapter: adapterFor,
       findAccountById: (id) => findAccountById(db, id),
       isOperatorClient: (clientId) => isOperatorClient(db, clientId),
     }),
@@ -45,5 +48,5 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
     trustProxy: config.trustProxy,
     routers: [adminRoutes({ db, revocation, verifier, resource: admin })],
   });
-  return { provider, app, revocation };
+  return { provider, app, revocation, adapterFor };
 }

@@ -25,7 +25,7 @@ describe('admin API', () => {
 
   before(async () => {
     server = await startTestServer();
-    const clients = server.provider.Client.adapter;
+    const clients = server.adapterFor('Client');
     const credentials = await createOperatorClient(server.db, clients, 'ops');
     operator = { client_id: credentials.clientId, client_secret: credentials.clientSecret };
     observer = await registerClient(server.baseUrl, { token_endpoint_auth_method: 'client_secret_basic', client_name: 'observer' });
@@ -136,7 +136,7 @@ describe('admin API', () => {
   });
 
   it('a disabled operator client loses access at once', async () => {
-    const spare = await createOperatorClient(server.db, server.provider.Client.adapter, 'spare');
+    const spare = await createOperatorClient(server.db, server.adapterFor('Client'), 'spare');
     const spareClient = { client_id: spare.clientId, client_secret: spare.clientSecret };
     const spareToken = await operatorToken(spareClient);
     await request(server.baseUrl).get('/admin/clients').set('authorization', `Bearer ${spareToken}`).expect(200);
