@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Provider from 'oidc-provider';
+import type { Adapter } from 'oidc-provider';
+import type { RevocationService } from '../../src/revocation/revocation_service.ts';
 import { createAccount } from '../../src/accounts/account_store.ts';
 import { createAuthorizationServer } from '../../src/authorization_server.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
@@ -14,6 +16,9 @@ export interface TestServer {
   baseUrl: string;
   config: Config;
   provider: Provider;
+  /** The same revocation service and adapters the server uses. */
+  revocation: RevocationService;
+  adapterFor: (model: string) => Adapter;
   db: Database;
   database: TestDatabase;
   server: Server;
@@ -39,12 +44,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
   const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), ISSUER: baseUrl, JANITOR_INTERVAL: '0', ...options.env });
-  const { provider, app } = await createAuthorizationServer(config, database.db, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const { provider, app, revocation, adapterFor } = await createAuthorizationServer(config, database.db, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
   server.on('request', app.callback());
   return {
     baseUrl,
     config,
     provider,
+    revocation,
+    adapterFor,
     db: database.db,
     database,
     server,
