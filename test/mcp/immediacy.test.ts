@@ -1,0 +1,54 @@
+// Revocation is immediate under load: eight callers hammer whoami with one token; the token is
+// revoked at /revoke; no call that starts after the revoke response arrived may succeed.
+import { expect } from 'chai';
+import { connectClient, revoke } from '../support/oauth_flow.ts';
+import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
+import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
+
+interface Call {
+  startedAt: number;
+  status: number;
+}
+
+describe('revocation immediacy under load', () => {
+  let stack: McpTestStack;
+
+  before(async () => {
+    stack = await startMcpTestStack();
+  });
+  after(() => stack.close());
+
+  for (const hint of ['access_token', 'refresh_token'] as const) {
+    it(`no call starting after the /revoke response succeeds (revoking the ${hint})`, async () => {
+      const account = { ...(await createTestAccount(stack.db)), password: TEST_PASSWORD };
+      const { client, tokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl });
+      const calls: Call[] = [];
+      let revokedAt = Infinity;
+      let stopAt = Infinity;
+
+      async function caller(): Promise<void> {
+        while (performance.now() < stopAt) {
+          const startedAt = performance.now();
+          const { status } = await callTool(stack.mcpUrl, tokens.access_token, 'whoami');
+          calls.push({ startedAt, status });
+        }
+      }
+
+      const callers = Array.from({ length: 8 }, caller);
+      // Let the load build up, then revoke while it runs.
+      while (calls.filter((call) => call.status === 200).length < 40) await new Promise((resolve) => setTimeout(resolve, 5));
+      const token = hint === 'access_token' ? tokens.access_token : tokens.refresh_token!;
+      const revoked = await revoke(stack.baseUrl, client, token, hint);
+      revokedAt = performance.now();
+      expect(revoked.status).to.equal(200);
+      stopAt = revokedAt + 300;
+      await Promise.all(callers);
+
+      const after = calls.filter((call) => call.startedAt > revokedAt);
+      expect(calls.filter((call) => call.startedAt < revokedAt && call.status === 200).length).to.be.greaterThan(40);
+      expect(after.length, 'calls started after the revocation').to.be.greaterThan(8);
+      expect(after.filter((call) => call.status !== 401), 'calls after revocation that were not 401').to.deep.equal([]);
+      expect(calls.every((call) => call.status === 200 || call.status === 401)).to.equal(true);
+    });
+  }
+});
