@@ -11,6 +11,8 @@ import {
   registerClient,
   type RegisteredClient,
 } from '../support/oauth_flow.ts';
+import { loadConfig } from '../../src/config.ts';
+import { clientIdMetadataDocumentFeature } from '../../src/provider/client_id_metadata.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
 import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
@@ -140,5 +142,15 @@ describe('authorization server for MCP clients', () => {
         expect(response.headers.get('access-control-allow-origin'), path).to.equal(origin);
       }
     });
+  });
+
+  it('fetches client metadata documents on localhost only in development and test', async () => {
+    const local = 'https://localhost:8443/client.json';
+    const remote = 'https://app.example.com/client.json';
+    for (const [env, localAllowed] of [['production', false], ['development', true], ['test', true]] as const) {
+      const feature = clientIdMetadataDocumentFeature(loadConfig({ NODE_ENV: env }));
+      expect(await feature.allowFetch!(undefined as never, local), env).to.equal(localAllowed);
+      expect(await feature.allowFetch!(undefined as never, remote), env).to.equal(true);
+    }
   });
 });
