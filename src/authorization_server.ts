@@ -14,6 +14,8 @@ import { adminRoutes } from './admin/admin_routes.ts';
 import { adminResource } from './admin/operator_clients.ts';
 import { isOperatorClient } from './storage/operator_store.ts';
 import { operatorTokenVerifier } from './tokens/operator_token_verifier.ts';
+import { grantUseRecorder } from './tokens/grant_use.ts';
+import { accountRoutes } from './http/account_routes.ts';
 
 export interface AuthorizationServer {
   provider: Provider;
@@ -39,6 +41,9 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
   );
   provider.proxy = config.trustProxy;
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'provider server error'));
+  // Last use of a grant, for the account pages: each access token the token endpoint issues.
+  const recordGrantUse = grantUseRecorder(db, logger);
+  provider.on('access_token.saved', (token: { grantId?: string }) => token.grantId && recordGrantUse(token.grantId));
   const admin = adminResource(config.issuer);
   const verifier = operatorTokenVerifier({ provider, resource: admin, isOperator: (id) => isOperatorClient(db, id) });
   const app = createHttpApp({
@@ -46,7 +51,10 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
     db,
     logger,
     trustProxy: config.trustProxy,
-    routers: [adminRoutes({ db, revocation, verifier, resource: admin })],
+    routers: [
+      adminRoutes({ db, revocation, verifier, resource: admin }),
+      accountRoutes({ provider, db, revocation, issuer: config.issuer, sessionTtl: config.ttl.session }),
+    ],
   });
   return { provider, app, revocation, adapterFor };
 }

@@ -91,3 +91,12 @@ export async function listAccounts(db: Database): Promise<Account[]> {
 export async function findAccountByIdOrEmail(db: Database, idOrEmail: string): Promise<Account | undefined> {
   return idOrEmail.includes('@') ? findAccountByEmail(db, idOrEmail) : findAccountById(db, idOrEmail);
 }
+
+/** Sets a new password (argon2id). False when the account does not exist. */
+export async function changePassword(db: Database, accountId: string, newPassword: string): Promise<boolean> {
+  validatePassword(newPassword);
+  const updated = await db<AccountRow>('accounts')
+    .where({ id: accountId })
+    .update({ password_hash: await hashPassword(newPassword), updated_at: new Date() } as Partial<AccountRow>);
+  return updated > 0;
+}

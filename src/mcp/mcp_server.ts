@@ -9,10 +9,12 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { type AccessTokenVerifier, providerTokenVerifier } from '../tokens/access_token_verifier.ts';
+import { type GrantUseRecorder, grantUseRecorder } from '../tokens/grant_use.ts';
 import { introspectionTokenVerifier } from '../tokens/introspection_token_verifier.ts';
 import { createMcpApp } from './mcp_app.ts';
+import { measuredVerifier } from '../observability/metrics.ts';
 
-export function createTokenVerifier(config: Config, provider: Provider): AccessTokenVerifier {
+export function createTokenVerifier(config: Config, provider: Provider, onUse?: GrantUseRecorder): AccessTokenVerifier {
   if (config.mcp.tokenValidation === 'introspection') {
     const { url, clientId, clientSecret } = config.mcp.introspection;
     return introspectionTokenVerifier({
@@ -23,7 +25,7 @@ export function createTokenVerifier(config: Config, provider: Provider): AccessT
       resource: config.resource,
     });
   }
-  return providerTokenVerifier({ provider, resource: config.resource });
+  return providerTokenVerifier({ provider, resource: config.resource, onUse });
 }
 
 export interface McpServerDependencies {
@@ -41,7 +43,7 @@ export function createConfiguredMcpApp({ config, provider, db, logger }: McpServ
   return createMcpApp({
     resource: config.resource,
     issuer: config.issuer,
-    verifier: createTokenVerifier(config, provider),
+    verifier: measuredVerifier(createTokenVerifier(config, provider, grantUseRecorder(db, logger)), config.mcp.tokenValidation),
     db,
     logger,
     trustProxy: config.trustProxy,

@@ -18,6 +18,7 @@ import {
   revokeGrants,
 } from '../storage/revocation_store.ts';
 import { hashTokenValue } from '../storage/token_hash.ts';
+import { recordRevocation } from '../observability/metrics.ts';
 
 export type { Actor } from '../storage/audit_store.ts';
 export type { RevocationCounts } from '../storage/revocation_store.ts';
@@ -47,7 +48,12 @@ export interface RevocationService {
   revokeToken(tokenOrJti: string, options: RevocationOptions): Promise<RevocationOutcome>;
   revokeGrant(grantId: string, options: RevocationOptions): Promise<RevocationOutcome>;
   revokeClient(clientId: string, options: RevocationOptions & { accountIds?: string[] | undefined }): Promise<RevocationOutcome>;
-  revokeAccount(accountId: string, options: RevocationOptions & { clientId?: string | undefined }): Promise<RevocationOutcome>;
+  /** Every grant of the account (of one client with `clientId`); across all clients the account's
+   *  browser sessions end too, unless `keepSessions` (a user disconnecting all apps stays signed in). */
+  revokeAccount(
+    accountId: string,
+    options: RevocationOptions & { clientId?: string | undefined; keepSessions?: boolean | undefined },
+  ): Promise<RevocationOutcome>;
   deleteClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
   disableClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
   enableClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
@@ -81,6 +87,7 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
       if (!(error instanceof DryRunRollback)) throw error;
     }
     const result = outcome!;
+    if (!result.dryRun) recordRevocation(action, options.actor.type, result.counts);
     if (!result.dryRun && result.auditId !== undefined) {
       logger.info({ audit: { ...result, actor: options.actor, reason: options.reason } }, 'revocation');
     }
@@ -118,7 +125,7 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
       return run('revoke_account', { accountId, ...(clientId ? { clientId } : {}) }, options, async (trx) => {
         const grants = await revokeGrants(trx, { accountIds: [accountId], ...(clientId ? { clientId } : {}) }, batching(options));
         // Across every client, the account is also signed out everywhere.
-        return clientId ? grants : mergeCounts(grants, await endAccountSessions(trx, accountId));
+        return clientId || options.keepSessions ? grants : mergeCounts(grants, await endAccountSessions(trx, accountId));
       });
     },
 

@@ -7,6 +7,9 @@ export interface ClientSummary {
   clientName: string | undefined;
   redirectUris: string[];
   tokenEndpointAuthMethod: string | undefined;
+  /** Display metadata the client registered (RFC 7591), unchecked: render escaped, links only if http(s). */
+  clientUri: string | undefined;
+  logoUri: string | undefined;
   createdAt: Date;
 }
 
@@ -25,6 +28,8 @@ function toSummary(row: Pick<ClientRow, 'id' | 'payload' | 'created_at'>): Clien
     redirectUris: Array.isArray(metadata.redirect_uris) ? metadata.redirect_uris.map(String) : [],
     tokenEndpointAuthMethod:
       typeof metadata.token_endpoint_auth_method === 'string' ? metadata.token_endpoint_auth_method : undefined,
+    clientUri: typeof metadata.client_uri === 'string' ? metadata.client_uri : undefined,
+    logoUri: typeof metadata.logo_uri === 'string' ? metadata.logo_uri : undefined,
     createdAt: new Date(row.created_at),
   };
 }

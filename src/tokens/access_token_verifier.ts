@@ -31,9 +31,11 @@ export interface ProviderTokenVerifierOptions {
   provider: Provider;
   /** The audience this verifier accepts: tokens issued for any other resource are invalid. */
   resource: string;
+  /** Told the grant of every accepted token (last-use tracking for the account pages). */
+  onUse?: ((grantId: string) => void) | undefined;
 }
 
-export function providerTokenVerifier({ provider, resource }: ProviderTokenVerifierOptions): AccessTokenVerifier {
+export function providerTokenVerifier({ provider, resource, onUse }: ProviderTokenVerifierOptions): AccessTokenVerifier {
   async function lookup(value: string): Promise<AuthInfo> {
     // Existence, opaque format, exp within clock tolerance, kind AccessToken, session binding.
     const token = await provider.AccessToken.find(value);
@@ -48,6 +50,7 @@ export function providerTokenVerifier({ provider, resource }: ProviderTokenVerif
       throw new InvalidTokenError('token grant is missing, expired or does not match');
     }
     if (!(await clientExists(provider, token.clientId))) throw new InvalidTokenError('token client no longer exists');
+    onUse?.(token.grantId);
     return {
       token: value,
       clientId: token.clientId,

@@ -3,10 +3,12 @@ import { html, type Html } from './html.ts';
 export interface PageOptions {
   title: string;
   body: Html;
+  /** A wider card, for pages with lists (the account page). */
+  wide?: boolean;
 }
 
 /** The one layout every page shares: no inline script or style, so the CSP can forbid both. */
-export function page({ title, body }: PageOptions): string {
+export function page({ title, body, wide = false }: PageOptions): string {
   return `<!doctype html>${
     html`<html lang="en">
 <head>
@@ -17,7 +19,7 @@ export function page({ title, body }: PageOptions): string {
 <link rel="stylesheet" href="/assets/style.css">
 </head>
 <body>
-<main class="card">
+<main class="card${wide ? ' wide' : ''}">
 <p class="brand">Portcullis</p>
 ${body}
 </main>
