@@ -55,7 +55,7 @@ ${logoUri ? html`<img class="logo" src="${logoUri}" alt="" width="48" height="48
 ${scopes.map((scope) => html`<li><code>${scope.name}</code> ${scope.description}</li>`)}
 </ul>
 ${resource ? html`<p>on <code>${resource}</code></p>` : ''}
-<p class="hint">You can disconnect this app at any time.</p>
+<p class="hint">You can disconnect this app at any time on <a href="/account">your connected apps page</a>.</p>
 <form method="post" action="/interaction/${uid}/confirm">
 <button type="submit" class="primary" autofocus>Allow</button>
 </form>
