@@ -13,7 +13,8 @@ export interface CliContext {
   revocation: RevocationService;
 }
 
-let opened: CliContext | undefined;
+/** The context of the current run, and whether this module opened it (and so must close it). */
+let opened: { context: CliContext; owned: boolean } | undefined;
 
 export async function cliContext(options: { migrate?: boolean } = {}): Promise<CliContext> {
   if (!opened) {
@@ -21,14 +22,19 @@ export async function cliContext(options: { migrate?: boolean } = {}): Promise<C
     const db = openDatabase(config.database);
     // The CLI's own output is the record; log lines (revocation audits) stay quiet unless asked for.
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-    opened = { config, db, logger, revocation: createRevocationService(db, logger) };
+    opened = { context: { config, db, logger, revocation: createRevocationService(db, logger) }, owned: true };
     if (options.migrate !== false) await migrateToLatest(db);
   }
-  return opened;
+  return opened.context;
+}
+
+/** Runs the next commands over services the caller already holds (a migrated database it keeps open). */
+export function provideCliContext(context: CliContext): void {
+  opened = { context, owned: false };
 }
 
 export async function closeCliContext(): Promise<void> {
-  await opened?.db.destroy();
+  if (opened?.owned) await opened.context.db.destroy();
   opened = undefined;
 }
 

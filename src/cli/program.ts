@@ -8,7 +8,7 @@ import { registerGrantCommands } from './commands/grants.ts';
 import { registerMaintenanceCommands } from './commands/maintenance.ts';
 import { registerRevokeCommands } from './commands/revoke.ts';
 import { registerUserCommands } from './commands/users.ts';
-import { CliError, closeCliContext } from './context.ts';
+import { type CliContext, CliError, closeCliContext, provideCliContext } from './context.ts';
 
 export function buildProgram(): Command {
   const program = new Command('portcullis')
@@ -26,8 +26,12 @@ export function buildProgram(): Command {
 
 const READABLE_ERRORS = [CliError, ConfigError, AccountInputError];
 
-/** Runs the CLI and returns the exit code; failures print one line on stderr. */
-export async function runCli(argv: string[]): Promise<number> {
+/**
+ * Runs the CLI and returns the exit code; failures print one line on stderr. Given a context, the
+ * commands use its database and services (left open) instead of opening their own from the environment.
+ */
+export async function runCli(argv: string[], context?: CliContext): Promise<number> {
+  if (context) provideCliContext(context);
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return 0;

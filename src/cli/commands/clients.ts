@@ -9,7 +9,7 @@ import { type OutputOptions, printJson, printLine, printTable } from '../output.
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
 
 /** A registered client must exist; a URL client id (metadata document) is never stored. */
-async function requireKnownClient(clientId: string): Promise<void> {
+export async function requireKnownClient(clientId: string): Promise<void> {
   if (URL.canParse(clientId)) return;
   const { db } = await cliContext();
   if (!(await findClient(db, clientId))) throw new CliError(`no client ${JSON.stringify(clientId)}`);

@@ -3,6 +3,7 @@ import { findAccountByIdOrEmail } from '../../accounts/account_store.ts';
 import type { Database } from '../../db/connect.ts';
 import { cliContext, CliError } from '../context.ts';
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
+import { requireKnownClient } from './clients.ts';
 
 export async function resolveAccountId(db: Database, idOrEmail: string): Promise<string> {
   const account = await findAccountByIdOrEmail(db, idOrEmail);
@@ -45,6 +46,7 @@ export function registerRevokeCommands(program: Command): void {
       .option('--account <idOrEmail>', 'only this account (repeatable)', collect),
   ).action(async (clientId: string, flags: RevokeFlags & { account?: string[] }) => {
     const { db, revocation } = await cliContext();
+    await requireKnownClient(clientId);
     const accountIds = await Promise.all((flags.account ?? []).map((account) => resolveAccountId(db, account)));
     printOutcome(await withProgress(flags, (options) => revocation.revokeClient(clientId, { ...options, accountIds })), flags);
   });
@@ -57,6 +59,7 @@ export function registerRevokeCommands(program: Command): void {
   ).action(async (idOrEmail: string, flags: RevokeFlags & { client?: string }) => {
     const { db, revocation } = await cliContext();
     const accountId = await resolveAccountId(db, idOrEmail);
+    if (flags.client !== undefined) await requireKnownClient(flags.client);
     printOutcome(
       await withProgress(flags, (options) => revocation.revokeAccount(accountId, { ...options, clientId: flags.client })),
       flags,

@@ -1,0 +1,87 @@
+// Shared by the revocation suites: row counts per provider model, an observer that introspects any
+// token, and grants with refresh tokens minted through the provider's own models (no browser flow).
+import { expect } from 'chai';
+import type Provider from 'oidc-provider';
+import type { Database } from '../../src/db/connect.ts';
+import { introspect, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+
+export type ModelCounts = Record<string, number>;
+
+/** Rows per provider model name, across the three tables the adapter writes. */
+export async function countRows(db: Database, where: { clientId?: string; accountId?: string } = {}): Promise<ModelCounts> {
+  const filter = (table: string) => {
+    const clauses: string[] = [];
+    const bindings: string[] = [];
+    if (where.clientId !== undefined) {
+      clauses.push('client_id = ?');
+      bindings.push(where.clientId);
+    }
+    if (where.accountId !== undefined) {
+      clauses.push('account_id = ?');
+      bindings.push(where.accountId);
+    }
+    const sql = clauses.length ? ` where ${clauses.join(' and ')}` : '';
+    return { sql: `select ${table === 'oidc_grants' ? "'Grant'" : 'model'} as model, count(*) as n from ${table}${sql} group by 1`, bindings };
+  };
+  const counts: ModelCounts = {};
+  for (const table of ['oidc_grants', 'oidc_tokens', 'oidc_models']) {
+    const { sql, bindings } = filter(table);
+    const result = await db.raw<{ rows: { model: string; n: string | number }[] }>(sql, bindings);
+    for (const row of result.rows) counts[row.model] = (counts[row.model] ?? 0) + Number(row.n);
+  }
+  return counts;
+}
+
+/** What went missing between two snapshots, by model (only models that lost rows). */
+export function lost(before: ModelCounts, after: ModelCounts): ModelCounts {
+  const difference: ModelCounts = {};
+  for (const [model, count] of Object.entries(before)) {
+    const gone = count - (after[model] ?? 0);
+    if (gone !== 0) difference[model] = gone;
+  }
+  return difference;
+}
+
+/** Counts as reported, without zero entries, for comparison with `lost`. */
+export function nonZero(counts: Record<string, number>): ModelCounts {
+  return Object.fromEntries(Object.entries(counts).filter(([, count]) => count !== 0));
+}
+
+export const CONFIDENTIAL = { token_endpoint_auth_method: 'client_secret_basic' };
+
+/** A confidential client allowed to introspect anyone's token, so checks never depend on the caller. */
+export async function registerObserver(baseUrl: string): Promise<(token: string) => Promise<boolean>> {
+  const observer = await registerClient(baseUrl, { ...CONFIDENTIAL, client_name: 'Observer' });
+  return async (token: string) => {
+    const result = await introspect(baseUrl, observer, token);
+    expect(result.status, JSON.stringify(result.body)).to.equal(200);
+    return result.body.active === true;
+  };
+}
+
+export interface MintedGrant {
+  grantId: string;
+  accountId: string;
+  refreshToken: string;
+  accessToken: string;
+}
+
+/**
+ * What a completed authorization leaves behind, written through the provider's models: a Grant with
+ * the resource's scopes, a refresh token and an access token bound to it.
+ */
+export async function mintGrant(
+  provider: Provider,
+  options: { client: RegisteredClient; accountId: string; resource: string; scope?: string },
+): Promise<MintedGrant> {
+  const scope = options.scope ?? 'mcp:read mcp:write';
+  const client = await provider.Client.find(options.client.client_id);
+  if (!client) throw new Error(`client ${options.client.client_id} not found`);
+  const grant = new provider.Grant({ clientId: client.clientId, accountId: options.accountId });
+  grant.addResourceScope(options.resource, scope);
+  const grantId = await grant.save();
+  const common = { client, accountId: options.accountId, grantId, scope, gty: 'authorization_code', expiresWithSession: false };
+  const refreshToken = await new provider.RefreshToken({ ...common, resource: options.resource }).save();
+  const accessToken = await new provider.AccessToken({ ...common, aud: options.resource }).save();
+  return { grantId, accountId: options.accountId, refreshToken, accessToken };
+}
