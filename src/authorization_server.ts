@@ -26,7 +26,7 @@ export interface AuthorizationServer {
 }
 
 export async function createAuthorizationServer(config: Config, db: Database, logger: Logger): Promise<AuthorizationServer> {
-  const keys = await loadOrCreateServerKeys(db);
+  const keys = await loadOrCreateServerKeys(db, config.keys.gracePeriod);
   const revocation = createRevocationService(db, logger);
   const adapterFor = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation });
   const provider = new Provider(

@@ -36,6 +36,9 @@ const environmentSchema = z.object({
   MCP_INTROSPECTION_CLIENT_SECRET: optionalText,
   REGISTRATION_INITIAL_ACCESS_TOKEN: optionalText,
   JANITOR_INTERVAL: z.coerce.number().int().min(0).default(300),
+  KEYS_REFRESH_INTERVAL: z.coerce.number().int().min(0).default(30),
+  KEYS_GRACE_PERIOD: seconds(DAY),
+  SERVE: z.enum(['all', 'authorization']).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -52,6 +55,14 @@ export interface Config {
   registrationInitialAccessToken: string | undefined;
   /** Seconds between janitor runs; 0 turns the in-process janitor off. */
   janitorInterval: number;
+  /**
+   * Server keys (signing, cookie): seconds between checks for a rotation made by another process
+   * (KEYS_REFRESH_INTERVAL; a PostgreSQL notification usually arrives first; 0: notifications only),
+   * and seconds a retired key stays usable and published (KEYS_GRACE_PERIOD).
+   */
+  keys: { refreshInterval: number; gracePeriod: number };
+  /** What `npm start` serves (SERVE): `all` (authorization and MCP servers) or `authorization` only. */
+  serve: 'all' | 'authorization';
   logLevel: string;
 }
 
@@ -109,6 +120,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     registrationInitialAccessToken: env.REGISTRATION_INITIAL_ACCESS_TOKEN,
     janitorInterval: env.JANITOR_INTERVAL,
+    keys: { refreshInterval: env.KEYS_REFRESH_INTERVAL, gracePeriod: env.KEYS_GRACE_PERIOD },
+    serve: env.SERVE,
     logLevel: env.LOG_LEVEL,
   };
 }

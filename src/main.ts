@@ -1,14 +1,17 @@
 // `npm start`: migrate, then serve the authorization server and the MCP server (one process, one
-// database); the janitor runs in the background.
+// database; SERVE=authorization leaves the MCP server to `npm run start:mcp`); the janitor and the
+// server-key watcher (rotations made by `portcullis keys rotate`) run in the background.
 import { once } from 'node:events';
 import { loadConfig } from './config.ts';
 import { openDatabase } from './db/connect.ts';
 import { prepareDatabase } from './db/prepare.ts';
 import { createAuthorizationServer } from './authorization_server.ts';
 import { createLogger } from './logger.ts';
+import { installServerKeys, watchServerKeys } from './keys/key_refresh.ts';
 import { startMcpServer } from './mcp/mcp_server.ts';
 import { CLOCK_TOLERANCE } from './provider/configuration.ts';
 import { purgeExpired } from './storage/janitor.ts';
+import { recordJanitorRun } from './observability/metrics.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
@@ -29,25 +32,43 @@ logger.info(
   },
   'authorization server listening',
 );
-const mcpServer = await startMcpServer({ config, provider, db, logger });
-logger.info({ resource: config.resource, port: config.mcp.port, tokenValidation: config.mcp.tokenValidation }, 'MCP server listening');
+const keyWatch = await watchServerKeys({
+  db,
+  logger,
+  intervalSeconds: config.keys.refreshInterval,
+  graceSeconds: config.keys.gracePeriod,
+  install: (keys) => installServerKeys(provider, [app], keys),
+});
+const mcpServer = config.serve === 'all' ? await startMcpServer({ config, provider, db, logger }) : undefined;
+if (mcpServer) {
+  logger.info({ resource: config.resource, port: config.mcp.port, tokenValidation: config.mcp.tokenValidation }, 'MCP server listening');
+}
 
 const janitor =
   config.janitorInterval > 0
     ? setInterval(() => {
+        const started = performance.now();
+        const seconds = () => (performance.now() - started) / 1000;
         purgeExpired(db, CLOCK_TOLERANCE)
-          .then((counts) => logger.info({ counts }, 'janitor purged expired rows'))
-          .catch((error: unknown) => logger.error({ err: error }, 'janitor failed'));
+          .then((counts) => {
+            recordJanitorRun('ok', seconds(), counts);
+            logger.info({ counts }, 'janitor purged expired rows');
+          })
+          .catch((error: unknown) => {
+            recordJanitorRun('failed', seconds());
+            logger.error({ err: error }, 'janitor failed');
+          });
       }, config.janitorInterval * 1000).unref()
     : undefined;
 
 async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   clearInterval(janitor);
+  await keyWatch.stop();
   server.close();
   server.closeAllConnections();
-  mcpServer.close();
-  mcpServer.closeAllConnections();
+  mcpServer?.close();
+  mcpServer?.closeAllConnections();
   await db.destroy();
   process.exit(0);
 }

@@ -5,6 +5,7 @@ import { ConfigError } from '../config.ts';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerClientCommands } from './commands/clients.ts';
 import { registerGrantCommands } from './commands/grants.ts';
+import { registerKeyCommands } from './commands/keys.ts';
 import { registerMaintenanceCommands } from './commands/maintenance.ts';
 import { registerRevokeCommands } from './commands/revoke.ts';
 import { registerUserCommands } from './commands/users.ts';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerGrantCommands(program);
   registerAuditCommands(program);
   registerMaintenanceCommands(program);
+  registerKeyCommands(program);
   return program;
 }
 

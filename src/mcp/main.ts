@@ -6,6 +6,7 @@ import { openDatabase } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createLogger } from '../logger.ts';
 import { startMcpServer } from './mcp_server.ts';
+import { installServerKeys, watchServerKeys } from '../keys/key_refresh.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
@@ -21,6 +22,14 @@ await migrateToLatest(db);
 // The provider is built for its models only (token, grant, client lookups); its routes are not served.
 const { provider } = await createAuthorizationServer(config, db, logger);
 const server = await startMcpServer({ config, provider, db, logger });
+// Its provider never signs here, but keeps the same keys as the authorization servers.
+const keyWatch = await watchServerKeys({
+  db,
+  logger,
+  intervalSeconds: config.keys.refreshInterval,
+  graceSeconds: config.keys.gracePeriod,
+  install: (keys) => installServerKeys(provider, [], keys),
+});
 logger.info(
   { resource: config.resource, port: config.mcp.port, issuer: config.issuer, tokenValidation: config.mcp.tokenValidation },
   'MCP server listening',
@@ -28,6 +37,7 @@ logger.info(
 
 async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
+  await keyWatch.stop();
   server.close();
   server.closeAllConnections();
   await db.destroy();

@@ -1,0 +1,133 @@
+// Key rotation reaches running processes without a restart: each process re-reads server_keys when
+// a rotation is announced (PostgreSQL LISTEN/NOTIFY) and, as a fallback for a lost notification or
+// a dropped listening connection, whenever a periodic fingerprint check sees a change. A new key set
+// is installed into the provider (signing keystore and published JWKS) and into every Koa app that
+// signs cookies with the provider's keys.
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import type { JWK } from 'jose';
+import type { Database } from '../db/connect.ts';
+import type { Logger } from '../logger.ts';
+import { recordKeyReload } from '../observability/metrics.ts';
+import { loadServerKeys, SERVER_KEYS_CHANNEL, type ServerKeys } from './key_store.ts';
+
+type InitializeKeystore = (this: Provider, jwks: { keys: JWK[] }) => void;
+
+// The library builds its keystore and public JWKS in this helper at construction; calling it again
+// on the same provider replaces both (lib/helpers/initialize_keystore.js, oidc-provider 9).
+const { default: initializeKeystore } = (await import('oidc-provider/lib/helpers/initialize_keystore.js' as string)) as {
+  default: InitializeKeystore;
+};
+
+/** Makes `keys` the provider's signing keys and cookie keys, and the cookie keys of `apps`. */
+export function installServerKeys(provider: Provider, apps: Koa[], keys: ServerKeys): void {
+  if (keys.signingKeys.length === 0 || keys.cookieKeys.length === 0) throw new Error('refusing to install an empty key set');
+  initializeKeystore.call(provider, { keys: keys.signingKeys });
+  provider.keys = keys.cookieKeys;
+  for (const app of apps) app.keys = keys.cookieKeys;
+}
+
+export interface KeyWatchOptions {
+  db: Database;
+  logger: Logger;
+  /** Seconds between fingerprint checks (0: no polling; notifications only). */
+  intervalSeconds: number;
+  /** Seconds a retired key stays loaded. */
+  graceSeconds: number;
+  install: (keys: ServerKeys) => void;
+}
+
+export interface KeyWatch {
+  /** Re-reads the keys now if they changed; resolves when done. */
+  refresh(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface PgNotificationClient {
+  query(sql: string): Promise<unknown>;
+  on(event: 'notification', listener: (message: { channel: string }) => void): void;
+  on(event: 'error' | 'end', listener: (error?: Error) => void): void;
+  removeAllListeners(): void;
+}
+
+export async function watchServerKeys(options: KeyWatchOptions): Promise<KeyWatch> {
+  const { db, logger } = options;
+  // The installed set, compared whole: a rotation changes it, and so does a retired key leaving
+  // after its grace period without any rotation (a handful of rows, cheap to read).
+  let installed = JSON.stringify(await loadServerKeys(db, options.graceSeconds));
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  let listener: PgNotificationClient | undefined;
+
+  async function reload(): Promise<void> {
+    try {
+      const keys = await loadServerKeys(db, options.graceSeconds);
+      const serialized = JSON.stringify(keys);
+      if (serialized === installed) return;
+      options.install(keys);
+      installed = serialized;
+      recordKeyReload('ok');
+      logger.info({ signingKeys: keys.signingKeys.map((key) => key.kid) }, 'server keys reloaded');
+    } catch (error) {
+      recordKeyReload('failed');
+      logger.error({ err: error }, 'server key reload failed');
+    }
+  }
+
+  function refresh(): Promise<void> {
+    running ??= reload().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  async function poll(): Promise<void> {
+    await refresh();
+    if (!listener) await listen();
+  }
+
+  async function listen(): Promise<void> {
+    if (stopped || db.client.config.client !== 'pg') return; // the embedded database has one process
+    try {
+      const connection = (await db.client.acquireRawConnection()) as PgNotificationClient;
+      const drop = (error?: Error) => {
+        if (listener !== connection) return;
+        listener = undefined;
+        connection.removeAllListeners();
+        if (!stopped) logger.warn({ err: error }, 'server key notifications lost; polling until re-established');
+      };
+      connection.on('notification', (message) => {
+        if (message.channel === SERVER_KEYS_CHANNEL) void refresh();
+      });
+      connection.on('error', drop);
+      connection.on('end', drop);
+      await connection.query(`listen ${SERVER_KEYS_CHANNEL}`);
+      listener = connection;
+    } catch (error) {
+      logger.warn({ err: error }, 'could not listen for server key rotations; polling only');
+    }
+  }
+
+  await listen();
+  const timer =
+    options.intervalSeconds > 0
+      ? setInterval(() => {
+          poll().catch((error: unknown) => logger.error({ err: error }, 'server key poll failed'));
+        }, options.intervalSeconds * 1000).unref()
+      : undefined;
+
+  return {
+    refresh,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      const connection = listener;
+      listener = undefined;
+      if (connection) {
+        connection.removeAllListeners();
+        await db.client.destroyRawConnection(connection).catch(() => undefined);
+      }
+      await running;
+    },
+  };
+}
