@@ -6,7 +6,8 @@ import type Provider from 'oidc-provider';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { assetRoutes } from './asset_routes.ts';
-import { errorBoundary } from './error_boundary.ts';
+import { bodyLimit } from './body_limit.ts';
+import { errorBoundary, rememberServerError } from './error_boundary.ts';
 import { healthRoutes } from './health_routes.ts';
 import { interactionRoutes } from './interaction_routes.ts';
 import { mcpClientSupport } from './mcp_client_support.ts';
@@ -34,6 +35,8 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [] }
 
   app.use(securityHeaders);
   app.use(errorBoundary(logger));
+  // The provider renders its own errors; the boundary needs to see why (database down: 503).
+  provider.on('server_error', rememberServerError);
   for (const router of [healthRoutes(db), assetRoutes(), interactionRoutes({ provider, db }), ...routers]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
@@ -43,6 +46,7 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [] }
     await next();
   });
   app.use(mcpClientSupport());
+  app.use(bodyLimit());
   app.use(mount(provider));
   return app;
 }

@@ -45,8 +45,15 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
     try {
       await next();
     } catch (error) {
-      logger.error({ err: error, path: ctx.path }, 'mcp request failed');
       if (ctx.headerSent || !ctx.writable) return;
+      // The client's fault (unparsable JSON 400, body over the limit 413): its status, a JSON-RPC parse error.
+      const status = (error as { status?: unknown; expose?: unknown }).status;
+      if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: unknown }).expose !== false) {
+        ctx.status = status;
+        ctx.body = { jsonrpc: '2.0', error: { code: -32700, message: status === 413 ? 'Request body too large.' : 'Parse error.' }, id: null };
+        return;
+      }
+      logger.error({ err: error, path: ctx.path }, 'mcp request failed');
       ctx.status = 500;
       ctx.body = { jsonrpc: '2.0', error: { code: -32603, message: 'Internal server error' }, id: null };
     }
@@ -64,7 +71,7 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
     bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }),
     requireToolScopes({ resourceMetadataUrl }),
     async function handleMcpRequest(ctx: Context) {
-      const server = createMcpServer({ db });
+      const server = createMcpServer({ db, logger });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       ctx.res.on('close', () => {
         void transport.close();

@@ -61,6 +61,14 @@ export function providerTokenVerifier({ provider, resource, onUse }: ProviderTok
     };
   }
 
+  return storeBackedVerifier(lookup);
+}
+
+/**
+ * The contract every verifier that reads the token store keeps: malformed input is invalid without a
+ * lookup, a verdict is InvalidTokenError, and anything else (the store failed) is VerificationUnavailable.
+ */
+export function storeBackedVerifier(lookup: (token: string) => Promise<AuthInfo>): AccessTokenVerifier {
   return {
     async verifyAccessToken(value) {
       if (typeof value !== 'string' || value.length === 0 || value.length > 4096) {

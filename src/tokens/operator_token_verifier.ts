@@ -6,7 +6,7 @@ import {
   type AccessTokenVerifier,
   type AuthInfo,
   InvalidTokenError,
-  VerificationUnavailable,
+  storeBackedVerifier,
 } from './access_token_verifier.ts';
 
 export interface OperatorTokenVerifierOptions {
@@ -36,17 +36,5 @@ export function operatorTokenVerifier({ provider, resource, isOperator }: Operat
     };
   }
 
-  return {
-    async verifyAccessToken(value) {
-      if (typeof value !== 'string' || value.length === 0 || value.length > 4096) {
-        throw new InvalidTokenError('malformed token');
-      }
-      try {
-        return await lookup(value);
-      } catch (error) {
-        if (error instanceof InvalidTokenError) throw error;
-        throw new VerificationUnavailable('token verification failed', { cause: error });
-      }
-    },
-  };
+  return storeBackedVerifier(lookup);
 }
