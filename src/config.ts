@@ -23,6 +23,9 @@ const environmentSchema = z.object({
   TRUST_PROXY: flag(false),
   DATABASE_URL: optionalText.pipe(z.url().optional()),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).default(10),
+  DATABASE_ACQUIRE_TIMEOUT: z.coerce.number().int().positive().default(5000),
+  DATABASE_CONNECT_TIMEOUT: z.coerce.number().int().positive().default(5000),
+  DATABASE_STATEMENT_TIMEOUT: z.coerce.number().int().positive().default(15000),
   DATA_DIR: z.string().default('./data'),
   ACCESS_TOKEN_TTL: seconds(600),
   REFRESH_TOKEN_TTL: seconds(30 * DAY),
@@ -47,7 +50,7 @@ export interface Config {
   port: number;
   issuer: string;
   trustProxy: boolean;
-  database: { url: string | undefined; poolMax: number; dataDir: string };
+  database: DatabaseSettings;
   ttl: { accessToken: number; refreshToken: number; grant: number; session: number };
   /** The protected resource (the MCP server) tokens are issued for. */
   resource: string;
@@ -64,6 +67,16 @@ export interface Config {
   /** What `npm start` serves (SERVE): `all` (authorization and MCP servers) or `authorization` only. */
   serve: 'all' | 'authorization';
   logLevel: string;
+}
+
+export interface DatabaseSettings {
+  url: string | undefined;
+  poolMax: number;
+  dataDir: string;
+  /** PostgreSQL only, milliseconds: waiting for a pooled connection, opening one, running one statement. */
+  acquireTimeoutMs: number;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
 }
 
 export interface McpConfig {
@@ -101,7 +114,14 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     port: env.PORT,
     issuer,
     trustProxy: env.TRUST_PROXY,
-    database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX, dataDir: resolve(env.DATA_DIR) },
+    database: {
+      url: env.DATABASE_URL,
+      poolMax: env.DATABASE_POOL_MAX,
+      dataDir: resolve(env.DATA_DIR),
+      acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT,
+    },
     ttl: {
       accessToken: env.ACCESS_TOKEN_TTL,
       refreshToken: env.REFRESH_TOKEN_TTL,

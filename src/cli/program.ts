@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { AccountInputError } from '../accounts/account_store.ts';
 import { ConfigError } from '../config.ts';
+import { isDatabaseUnavailable, isUnstorableInput } from '../db/errors.ts';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerClientCommands } from './commands/clients.ts';
 import { registerGrantCommands } from './commands/grants.ts';
@@ -28,6 +29,16 @@ export function buildProgram(): Command {
 
 const READABLE_ERRORS = [CliError, ConfigError, AccountInputError];
 
+/** One line for the operator: never the SQL knex puts in front of a driver message. */
+function describeFailure(error: unknown): string {
+  if (READABLE_ERRORS.some((type) => error instanceof type)) return (error as Error).message;
+  if (isUnstorableInput(error)) return 'invalid argument: a value contains characters the database cannot store (NUL?) or is too long';
+  const message = error instanceof Error ? error.message : String(error);
+  const driverMessage = /^(?:select|insert|update|delete|with)\b[\s\S]* - ([^\n]*)$/i.exec(message)?.[1] ?? message;
+  if (isDatabaseUnavailable(error)) return `the database is unavailable: ${driverMessage}`;
+  return `unexpected failure: ${driverMessage}`;
+}
+
 /**
  * Runs the CLI and returns the exit code; failures print one line on stderr. Given a context, the
  * commands use its database and services (left open) instead of opening their own from the environment.
@@ -39,9 +50,7 @@ export async function runCli(argv: string[], context?: CliContext): Promise<numb
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    const readable = READABLE_ERRORS.some((type) => error instanceof type);
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`error: ${readable ? message : `unexpected failure: ${message}`}\n`);
+    process.stderr.write(`error: ${describeFailure(error)}\n`);
     return 1;
   } finally {
     await closeCliContext();

@@ -13,7 +13,16 @@ export interface DatabaseTarget {
   poolMax: number;
   /** Embedded database directory, or 'memory://' for a throwaway one. */
   dataDir: string;
+  /** PostgreSQL, milliseconds: waiting for a free pooled connection (default 5000). */
+  acquireTimeoutMs?: number;
+  /** PostgreSQL, milliseconds: opening a connection (default 5000). */
+  connectTimeoutMs?: number;
+  /** PostgreSQL, milliseconds: one statement, enforced by the server and, for a stalled network, by the client (default 15000). */
+  statementTimeoutMs?: number;
 }
+
+/** How long the client waits past the server's statement timeout before it gives up on a silent server. */
+const CLIENT_TIMEOUT_MARGIN_MS = 2000;
 
 export function isEmbedded(target: DatabaseTarget): boolean {
   return target.url === undefined;
@@ -21,11 +30,21 @@ export function isEmbedded(target: DatabaseTarget): boolean {
 
 export function openDatabase(target: DatabaseTarget): Database {
   if (target.url !== undefined) {
+    // A stalled or unreachable database must fail requests quickly (503), never hang them: every wait
+    // has a bound, and a connection that saw a network error is dropped from the pool (knex marks it).
+    const statementTimeout = target.statementTimeoutMs ?? 15_000;
     return knex({
       client: 'pg',
-      connection: { connectionString: target.url, application_name: 'portcullis' },
+      connection: {
+        connectionString: target.url,
+        application_name: 'portcullis',
+        statement_timeout: statementTimeout,
+        query_timeout: statementTimeout + CLIENT_TIMEOUT_MARGIN_MS,
+        connectionTimeoutMillis: target.connectTimeoutMs ?? 5000,
+        keepAlive: true,
+      } as Knex.PgConnectionConfig,
       pool: { min: 0, max: target.poolMax },
-      acquireConnectionTimeout: 10_000,
+      acquireConnectionTimeout: target.acquireTimeoutMs ?? 5000,
     });
   }
   const filename = target.dataDir === 'memory://' ? 'memory://' : embeddedDirectory(target.dataDir);

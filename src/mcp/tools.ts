@@ -9,6 +9,8 @@ import type { Database } from '../db/connect.ts';
 import { addNote, listNotes, MAX_NOTE_LENGTH, MAX_NOTES_LISTED } from '../notes/note_store.ts';
 import type { McpScope } from '../provider/scopes.ts';
 import type { AuthInfo } from '../tokens/access_token_verifier.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
+import type { Logger } from '../logger.ts';
 
 export const TOOL_SCOPES = {
   whoami: 'mcp:read',
@@ -20,6 +22,7 @@ export type ToolName = keyof typeof TOOL_SCOPES;
 
 export interface ToolDependencies {
   db: Database;
+  logger?: Logger;
 }
 
 export const SERVER_INFO = { name: 'portcullis-mcp', version: '0.1.0' };
@@ -32,6 +35,22 @@ function refusal(message: string): CallToolResult {
   return { content: [{ type: 'text', text: message }], isError: true };
 }
 
+/**
+ * A tool handler whose failures are a generic refusal: the SDK would put the error's message (a
+ * driver message, SQL text) in the result, so the cause stays in the log only.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function guarded<H extends (...args: any[]) => Promise<CallToolResult>>(tool: ToolName, logger: Logger | undefined, handler: H): H {
+  return (async (...args: Parameters<H>) => {
+    try {
+      return await handler(...args);
+    } catch (error) {
+      logger?.error({ err: error, tool }, 'mcp tool failed');
+      return refusal(isDatabaseUnavailable(error) ? 'temporarily unavailable, try again' : 'the tool failed');
+    }
+  }) as H;
+}
+
 /** The caller's identity, or a refusal when the token lacks the tool's scope. */
 function caller(tool: ToolName, auth: AuthInfo | undefined): { accountId: string; auth: AuthInfo } | CallToolResult {
   const accountId = auth?.extra?.accountId;
@@ -41,7 +60,7 @@ function caller(tool: ToolName, auth: AuthInfo | undefined): { accountId: string
 }
 
 /** A server for one request (stateless Streamable HTTP): cheap to build, nothing shared between calls. */
-export function createMcpServer({ db }: ToolDependencies): McpServer {
+export function createMcpServer({ db, logger }: ToolDependencies): McpServer {
   const server = new McpServer(SERVER_INFO);
 
   server.registerTool(
@@ -51,7 +70,7 @@ export function createMcpServer({ db }: ToolDependencies): McpServer {
       description: 'The signed-in account, the client acting for it, the granted scopes and when the access token expires.',
       annotations: { readOnlyHint: true },
     },
-    async (extra) => {
+    guarded('whoami', logger, async (extra) => {
       const who = caller('whoami', extra.authInfo);
       if ('content' in who) return who;
       const account = await findAccountById(db, who.accountId);
@@ -63,7 +82,7 @@ export function createMcpServer({ db }: ToolDependencies): McpServer {
         expiresAt: new Date((who.auth.expiresAt ?? 0) * 1000).toISOString(),
         resource: who.auth.resource?.href ?? null,
       });
-    },
+    }),
   );
 
   server.registerTool(
@@ -73,12 +92,12 @@ export function createMcpServer({ db }: ToolDependencies): McpServer {
       description: 'Stores a short note for the signed-in account.',
       inputSchema: { text: z.string().trim().min(1).max(MAX_NOTE_LENGTH) },
     },
-    async ({ text }, extra) => {
+    guarded('notes_add', logger, async ({ text }, extra) => {
       const who = caller('notes_add', extra.authInfo);
       if ('content' in who) return who;
       const note = await addNote(db, who.accountId, who.auth.clientId, text);
       return result({ id: note.id, text: note.text, createdAt: note.createdAt.toISOString() });
-    },
+    }),
   );
 
   server.registerTool(
@@ -89,14 +108,14 @@ export function createMcpServer({ db }: ToolDependencies): McpServer {
       inputSchema: { limit: z.number().int().min(1).max(MAX_NOTES_LISTED).optional() },
       annotations: { readOnlyHint: true },
     },
-    async ({ limit }, extra) => {
+    guarded('notes_list', logger, async ({ limit }, extra) => {
       const who = caller('notes_list', extra.authInfo);
       if ('content' in who) return who;
       const notes = await listNotes(db, who.accountId, limit);
       return result({
         notes: notes.map((note) => ({ id: note.id, text: note.text, createdAt: note.createdAt.toISOString() })),
       });
-    },
+    }),
   );
 
   return server;
