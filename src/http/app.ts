@@ -11,6 +11,8 @@ import { errorBoundary, rememberServerError } from './error_boundary.ts';
 import { healthRoutes } from './health_routes.ts';
 import { interactionRoutes } from './interaction_routes.ts';
 import { mcpClientSupport } from './mcp_client_support.ts';
+import { metricsRoutes, observePool, observeProvider, requestMetrics } from '../observability/metrics.ts';
+import { requestLogging } from '../observability/request_context.ts';
 import { securityHeaders } from './security_headers.ts';
 
 export interface HttpAppDependencies {
@@ -33,11 +35,15 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [] }
   app.keys = provider.keys;
   app.silent = true;
 
+  app.use(requestLogging('authorization', logger));
+  app.use(requestMetrics('authorization'));
+  observeProvider(provider);
+  observePool('authorization', db);
   app.use(securityHeaders);
   app.use(errorBoundary(logger));
   // The provider renders its own errors; the boundary needs to see why (database down: 503).
   provider.on('server_error', rememberServerError);
-  for (const router of [healthRoutes(db), assetRoutes(), interactionRoutes({ provider, db }), ...routers]) {
+  for (const router of [healthRoutes(db), metricsRoutes(), assetRoutes(), interactionRoutes({ provider, db }), ...routers]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -12,6 +12,9 @@ import type { AccessTokenVerifier } from '../tokens/access_token_verifier.ts';
 import { authenticate, requireToolScopes } from './bearer_auth.ts';
 import { metadataPaths, metadataUrl, protectedResourceMetadata } from './resource_metadata.ts';
 import { createMcpServer } from './tools.ts';
+import { healthRoutes } from '../http/health_routes.ts';
+import { metricsRoutes, observePool, requestMetrics } from '../observability/metrics.ts';
+import { requestLogging } from '../observability/request_context.ts';
 
 export interface McpAppDependencies {
   /** The resource identifier (MCP_RESOURCE); its path is where the MCP endpoint is served. */
@@ -28,6 +31,9 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
   const app = new Koa();
   app.proxy = trustProxy;
   app.silent = true;
+  app.use(requestLogging('mcp', logger));
+  app.use(requestMetrics('mcp'));
+  observePool('mcp', db);
   const endpoint = new URL(resource).pathname;
   const resourceMetadataUrl = metadataUrl(resource);
   const metadata = protectedResourceMetadata(resource, issuer);
@@ -89,6 +95,7 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
     ctx.body = { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null };
   });
 
+  for (const operational of [healthRoutes(db), metricsRoutes()]) app.use(operational.routes());
   app.use(router.routes());
   return app;
 }
