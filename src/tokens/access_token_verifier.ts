@@ -45,11 +45,15 @@ export function providerTokenVerifier({ provider, resource, onUse }: ProviderTok
       throw new InvalidTokenError('token was not issued for this resource');
     }
     if (!token.grantId || !token.accountId || !token.clientId) throw new InvalidTokenError('token is not bound to a grant');
-    const grant = await provider.Grant.find(token.grantId, { ignoreExpiration: true });
+    // The grant and client reads depend only on the token: one round trip for both, not two.
+    const [grant, clientFound] = await Promise.all([
+      provider.Grant.find(token.grantId, { ignoreExpiration: true }),
+      clientExists(provider, token.clientId),
+    ]);
     if (!grant || grant.isExpired || grant.clientId !== token.clientId || grant.accountId !== token.accountId) {
       throw new InvalidTokenError('token grant is missing, expired or does not match');
     }
-    if (!(await clientExists(provider, token.clientId))) throw new InvalidTokenError('token client no longer exists');
+    if (!clientFound) throw new InvalidTokenError('token client no longer exists');
     onUse?.(token.grantId);
     return {
       token: value,
