@@ -1,0 +1,200 @@
+// /token (code exchange, refresh) and single /revoke over HTTP: the product's provider on the
+// PostgreSQL adapter vs. the same provider configuration on oidc-provider's in-memory adapter, both
+// mounted in the same HTTP app, side by side in one process and one run. Codes and refresh tokens are
+// minted through each provider's own models beforehand (not timed); autocannon (in a worker thread)
+// spends each one exactly once. Rounds alternate the order; the median round is reported.
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+import Provider from 'oidc-provider';
+import { createAccount, findAccountById } from '../src/accounts/account_store.ts';
+import { createAuthorizationServer } from '../src/authorization_server.ts';
+import { loadConfig } from '../src/config.ts';
+import { createHttpApp } from '../src/http/app.ts';
+import { loadOrCreateServerKeys } from '../src/keys/key_store.ts';
+import { createLogger } from '../src/logger.ts';
+import { CLOCK_TOLERANCE, providerConfiguration } from '../src/provider/configuration.ts';
+import { isOperatorClient } from '../src/storage/operator_store.ts';
+import { createTestDatabase } from '../test/support/database.ts';
+import { pkcePair, REDIRECT_URI } from '../test/support/oauth_flow.ts';
+import { runLoad, type LoadResult } from './load.ts';
+import type { Row } from './stats.ts';
+
+type AdapterFactory = NonNullable<NonNullable<ConstructorParameters<typeof Provider>[1]>['adapter']>;
+const { default: MemoryAdapter } = (await import('oidc-provider/lib/adapters/memory_adapter.js' as string)) as {
+  default: new (model: string, store: unknown, clockTolerance: number) => object;
+};
+const { default: LRU } = (await import('oidc-provider/lib/helpers/lru.js' as string)) as { default: new (options: { maxSize: number }) => unknown };
+
+/** The library's in-memory adapter; its own factory caps the store at 1,000 entries, too few for a benchmark. */
+function memoryAdapter(): AdapterFactory {
+  const store = new LRU({ maxSize: 10_000_000 });
+  return ((model: string) => new MemoryAdapter(model, store, CLOCK_TOLERANCE)) as unknown as AdapterFactory;
+}
+
+const CLIENT_ID = 'bench-public-client';
+const SCOPE = 'mcp:read';
+
+interface Variant {
+  name: 'postgres' | 'memory';
+  provider: Provider;
+  url: string;
+  server: Server;
+}
+
+async function listen(app: Koa): Promise<{ server: Server; url: string }> {
+  const server = createServer(app.callback());
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function inBatches<T>(count: number, width: number, make: (index: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let start = 0; start < count; start += width) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(width, count - start) }, (_, i) => make(start + i)))));
+  }
+  return out;
+}
+
+async function mintGrant(provider: Provider, accountId: string, resource: string): Promise<string> {
+  const grant = new provider.Grant({ clientId: CLIENT_ID, accountId });
+  grant.addResourceScope(resource, SCOPE);
+  return grant.save();
+}
+
+async function codeBodies(provider: Provider, accountId: string, resource: string, count: number): Promise<string[]> {
+  const client = (await provider.Client.find(CLIENT_ID))!;
+  return inBatches(count, 16, async () => {
+    const grantId = await mintGrant(provider, accountId, resource);
+    const { verifier, challenge } = pkcePair();
+    const code = await new provider.AuthorizationCode({
+      client,
+      accountId,
+      grantId,
+      scope: SCOPE,
+      resource,
+      redirectUri: REDIRECT_URI,
+      codeChallenge: challenge,
+      codeChallengeMethod: 'S256',
+      gty: 'authorization_code',
+      expiresWithSession: false,
+    }).save();
+    return new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier, client_id: CLIENT_ID, resource }).toString();
+  });
+}
+
+async function refreshBodies(provider: Provider, accountId: string, resource: string, count: number): Promise<string[]> {
+  const client = (await provider.Client.find(CLIENT_ID))!;
+  return inBatches(count, 16, async () => {
+    const grantId = await mintGrant(provider, accountId, resource);
+    const token = await new provider.RefreshToken({ client, accountId, grantId, scope: SCOPE, resource, gty: 'authorization_code', expiresWithSession: false }).save();
+    return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: CLIENT_ID }).toString();
+  });
+}
+
+async function revokeBodies(provider: Provider, accountId: string, resource: string, count: number): Promise<string[]> {
+  const client = (await provider.Client.find(CLIENT_ID))!;
+  return inBatches(count, 16, async () => {
+    const grantId = await mintGrant(provider, accountId, resource);
+    const token = await new provider.AccessToken({ client, accountId, grantId, scope: SCOPE, aud: resource, gty: 'authorization_code', expiresWithSession: false }).save();
+    return new URLSearchParams({ token, client_id: CLIENT_ID }).toString();
+  });
+}
+
+function median(results: LoadResult[]): LoadResult {
+  const sorted = [...results].sort((a, b) => a.throughput - b.throughput);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+export interface TokenBenchOptions {
+  requests: number;
+  revokes: number;
+  rounds: number;
+  connections: number;
+}
+
+export async function tokenEndpointBench(options: TokenBenchOptions): Promise<{ rows: Row[]; raw: Record<string, LoadResult[]> }> {
+  const database = await createTestDatabase('postgres', { poolMax: 10 });
+  const variants: Variant[] = [];
+  try {
+    const config = loadConfig({ NODE_ENV: 'test', ISSUER: 'http://127.0.0.1:1', JANITOR_INTERVAL: '0' });
+    const logger = createLogger('silent');
+    const db = database.db;
+    const resource = config.resource;
+
+    const real = await createAuthorizationServer(config, db, logger);
+    variants.push({ name: 'postgres', provider: real.provider, ...(await listen(real.app)) });
+
+    // The same configuration and HTTP app, only the adapter differs.
+    const memoryProvider = new Provider(
+      config.issuer,
+      providerConfiguration({
+        config,
+        keys: await loadOrCreateServerKeys(db),
+        adapter: memoryAdapter(),
+        findAccountById: (id) => findAccountById(db, id),
+        isOperatorClient: (clientId) => isOperatorClient(db, clientId),
+      }),
+    );
+    const memoryApp = createHttpApp({ provider: memoryProvider, db, logger, trustProxy: false });
+    variants.push({ name: 'memory', provider: memoryProvider, ...(await listen(memoryApp)) });
+
+    const account = await createAccount(db, `bench-${Date.now()}@example.test`, 'bench password bench');
+    for (const variant of variants) {
+      await (variant.provider.Client as unknown as { adapter: { upsert(id: string, payload: object): Promise<void> } }).adapter.upsert(CLIENT_ID, {
+        client_id: CLIENT_ID,
+        redirect_uris: [REDIRECT_URI],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+      });
+    }
+
+    const raw: Record<string, LoadResult[]> = {};
+    const scenarios = [
+      { name: 'token: code exchange', path: '/token', count: options.requests, connections: options.connections, bodies: codeBodies },
+      { name: 'token: refresh (rotating)', path: '/token', count: options.requests, connections: options.connections, bodies: refreshBodies },
+      { name: 'revoke: one access token', path: '/revoke', count: options.revokes, connections: 1, bodies: revokeBodies },
+    ];
+    for (let round = 0; round < options.rounds; round += 1) {
+      const order = round % 2 === 0 ? variants : [...variants].reverse();
+      for (const scenario of scenarios) {
+        for (const variant of order) {
+          const bodies = await scenario.bodies(variant.provider, account.id, resource, scenario.count);
+          const result = await runLoad({ url: `${variant.url}${scenario.path}`, bodies, connections: scenario.connections });
+          (raw[`${scenario.name}|${variant.name}`] ??= []).push(result);
+          process.stderr.write(`  ${scenario.name} on ${variant.name}, round ${round + 1}: ${result.throughput} req/s, p99 ${result.p99Ms} ms, non-2xx ${result.non2xx}\n`);
+        }
+      }
+    }
+
+    const rows: Row[] = [];
+    for (const scenario of scenarios) {
+      const memory = median(raw[`${scenario.name}|memory`]!);
+      for (const variant of variants) {
+        const result = median(raw[`${scenario.name}|${variant.name}`]!);
+        rows.push({
+          scenario: scenario.name,
+          adapter: variant.name,
+          connections: scenario.connections,
+          requests: result.requests,
+          'req/s': result.throughput,
+          p50Ms: result.p50Ms,
+          p99Ms: result.p99Ms,
+          failed: result.non2xx + result.errors,
+          'ratio (req/s vs memory)': Number((result.throughput / memory.throughput).toFixed(2)),
+        });
+      }
+    }
+    return { rows, raw };
+  } finally {
+    for (const variant of variants) {
+      variant.server.closeAllConnections();
+      variant.server.close();
+    }
+    await database.close();
+  }
+}
