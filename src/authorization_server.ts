@@ -51,6 +51,7 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
     db,
     logger,
     trustProxy: config.trustProxy,
+    rateLimits: config.rateLimits,
     routers: [
       adminRoutes({ db, revocation, verifier, resource: admin }),
       accountRoutes({ provider, db, revocation, issuer: config.issuer, sessionTtl: config.ttl.session }),

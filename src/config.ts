@@ -42,6 +42,13 @@ const environmentSchema = z.object({
   KEYS_REFRESH_INTERVAL: z.coerce.number().int().min(0).default(30),
   KEYS_GRACE_PERIOD: seconds(DAY),
   SERVE: z.enum(['all', 'authorization']).default('all'),
+  RATE_LIMIT_WINDOW: z.coerce.number().int().positive().default(60),
+  RATE_LIMIT_LOGIN_PER_ACCOUNT: z.coerce.number().int().min(0).default(10),
+  RATE_LIMIT_LOGIN_PER_ADDRESS: z.coerce.number().int().min(0).default(100),
+  RATE_LIMIT_TOKEN: z.coerce.number().int().min(0).default(1200),
+  RATE_LIMIT_REVOKE: z.coerce.number().int().min(0).default(600),
+  RATE_LIMIT_REGISTRATION: z.coerce.number().int().min(0).default(120),
+  RATE_LIMIT_ADMIN: z.coerce.number().int().min(0).default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -56,6 +63,8 @@ export interface Config {
   resource: string;
   mcp: McpConfig;
   registrationInitialAccessToken: string | undefined;
+  /** Abuse limits, counted in the database across processes (src/http/rate_limit.ts). */
+  rateLimits: RateLimitSettings;
   /** Seconds between janitor runs; 0 turns the in-process janitor off. */
   janitorInterval: number;
   /**
@@ -77,6 +86,19 @@ export interface DatabaseSettings {
   acquireTimeoutMs: number;
   connectTimeoutMs: number;
   statementTimeoutMs: number;
+}
+
+/** Per window of `windowSeconds`; 0 turns a limit off. */
+export interface RateLimitSettings {
+  windowSeconds: number;
+  /** Failed sign-ins per account, and per client address. */
+  loginFailuresPerAccount: number;
+  loginFailuresPerAddress: number;
+  /** Requests per client address. */
+  token: number;
+  revoke: number;
+  registration: number;
+  admin: number;
 }
 
 export interface McpConfig {
@@ -139,6 +161,15 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       },
     },
     registrationInitialAccessToken: env.REGISTRATION_INITIAL_ACCESS_TOKEN,
+    rateLimits: {
+      windowSeconds: env.RATE_LIMIT_WINDOW,
+      loginFailuresPerAccount: env.RATE_LIMIT_LOGIN_PER_ACCOUNT,
+      loginFailuresPerAddress: env.RATE_LIMIT_LOGIN_PER_ADDRESS,
+      token: env.RATE_LIMIT_TOKEN,
+      revoke: env.RATE_LIMIT_REVOKE,
+      registration: env.RATE_LIMIT_REGISTRATION,
+      admin: env.RATE_LIMIT_ADMIN,
+    },
     janitorInterval: env.JANITOR_INTERVAL,
     keys: { refreshInterval: env.KEYS_REFRESH_INTERVAL, gracePeriod: env.KEYS_GRACE_PERIOD },
     serve: env.SERVE,

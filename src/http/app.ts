@@ -11,6 +11,7 @@ import { errorBoundary, rememberServerError } from './error_boundary.ts';
 import { healthRoutes } from './health_routes.ts';
 import { interactionRoutes } from './interaction_routes.ts';
 import { mcpClientSupport } from './mcp_client_support.ts';
+import { loginLimiter, type RateLimits, requestRateLimits } from './rate_limit.ts';
 import { metricsRoutes, observePool, observeProvider, requestMetrics } from '../observability/metrics.ts';
 import { requestLogging } from '../observability/request_context.ts';
 import { securityHeaders } from './security_headers.ts';
@@ -22,13 +23,15 @@ export interface HttpAppDependencies {
   trustProxy: boolean;
   /** Further surfaces (the admin API), mounted before the provider. */
   routers?: Router[];
+  /** Abuse limits (429); none when absent. */
+  rateLimits?: RateLimits;
 }
 
 /** RFC 8414 clients look here; the provider serves the same document as OpenID discovery. */
 const OAUTH_METADATA_PATH = '/.well-known/oauth-authorization-server';
 const OPENID_METADATA_PATH = '/.well-known/openid-configuration';
 
-export function createHttpApp({ provider, db, logger, trustProxy, routers = [] }: HttpAppDependencies): Koa {
+export function createHttpApp({ provider, db, logger, trustProxy, routers = [], rateLimits }: HttpAppDependencies): Koa {
   const app = new Koa();
   app.proxy = trustProxy;
   // Mounted, the provider reads cookies through this app's context: it must sign with the same keys.
@@ -43,7 +46,8 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [] }
   app.use(errorBoundary(logger));
   // The provider renders its own errors; the boundary needs to see why (database down: 503).
   provider.on('server_error', rememberServerError);
-  for (const router of [healthRoutes(db), metricsRoutes(), assetRoutes(), interactionRoutes({ provider, db }), ...routers]) {
+  if (rateLimits) app.use(requestRateLimits(db, rateLimits));
+  for (const router of [healthRoutes(db), metricsRoutes(), assetRoutes(), interactionRoutes({ provider, db, logins: rateLimits && loginLimiter(db, rateLimits) }), ...routers]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -24,7 +24,7 @@ export async function startMcpTestStack(options: TestServerOptions = {}): Promis
     config: authorizationServer.config,
     provider: authorizationServer.provider,
     db: authorizationServer.db,
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    logger: options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   });
   mcpServer.on('request', app.callback());
   return {

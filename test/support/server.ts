@@ -9,7 +9,7 @@ import { createAccount } from '../../src/accounts/account_store.ts';
 import { createAuthorizationServer } from '../../src/authorization_server.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { Database } from '../../src/db/connect.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './database.ts';
 
 export interface TestServer {
@@ -27,6 +27,8 @@ export interface TestServer {
 
 export const TEST_PASSWORD = 'correct horse battery';
 
+const REQUEST_LIMITS_OFF = { RATE_LIMIT_TOKEN: '0', RATE_LIMIT_REVOKE: '0', RATE_LIMIT_REGISTRATION: '0', RATE_LIMIT_ADMIN: '0' };
+
 export interface TestServerOptions {
   kind?: DatabaseKind;
   env?: Record<string, string>;
@@ -34,6 +36,8 @@ export interface TestServerOptions {
   database?: TestDatabase;
   /** Listen on this port (e.g. a restart keeping its issuer); default: an ephemeral one. */
   port?: number;
+  /** The servers' logger (e.g. one writing to a stream a test reads); default: TEST_LOG_LEVEL to stdout. */
+  logger?: Logger;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -43,8 +47,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
-  const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), ISSUER: baseUrl, JANITOR_INTERVAL: '0', ...options.env });
-  const { provider, app, revocation, adapterFor } = await createAuthorizationServer(config, database.db, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  // Per-address request limits would stop suites that hammer one endpoint from 127.0.0.1 (races,
+  // fuzzing); they are off unless a suite sets them (test/e2e/rate_limits.test.ts). Sign-in limits stay on.
+  const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), ISSUER: baseUrl, JANITOR_INTERVAL: '0', ...REQUEST_LIMITS_OFF, ...options.env });
+  const { provider, app, revocation, adapterFor } = await createAuthorizationServer(config, database.db, options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
   server.on('request', app.callback());
   return {
     baseUrl,

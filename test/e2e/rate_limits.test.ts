@@ -1,0 +1,186 @@
+// Abuse limits: failed sign-ins per account and per address, and requests per address to /token,
+// /revoke, /reg and the admin API, answered 429 with Retry-After. The counters live in the database,
+// so two server instances with their own connection pools on one database share them (on PostgreSQL:
+// two pools, the way two processes would; on the embedded database the one connection is shared).
+import { expect } from 'chai';
+import knex from 'knex';
+import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
+import { CookieJar, postForm, REDIRECT_URI, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { createTestDatabase, postgresUrl, type TestDatabase } from '../support/database.ts';
+import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+
+const LIMITS = {
+  RATE_LIMIT_WINDOW: '4',
+  RATE_LIMIT_LOGIN_PER_ACCOUNT: '3',
+  RATE_LIMIT_LOGIN_PER_ADDRESS: '8',
+  RATE_LIMIT_TOKEN: '15',
+  RATE_LIMIT_REVOKE: '6',
+  RATE_LIMIT_REGISTRATION: '5',
+  RATE_LIMIT_ADMIN: '6',
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('rate limits shared across server instances (429 + Retry-After)', function () {
+  this.timeout(60_000);
+  let database: TestDatabase;
+  let second: TestDatabase;
+  let a: TestServer;
+  let b: TestServer;
+
+  before(async () => {
+    database = await createTestDatabase();
+    second = database;
+    if (database.kind === 'postgres') {
+      // A second pool on the same schema: what a second process would have.
+      const searchPath = ((await database.db.raw('show search_path')).rows[0] as { search_path: string }).search_path;
+      const db = knex({ client: 'pg', connection: { connectionString: postgresUrl()!, options: `-c search_path=${searchPath}` }, pool: { min: 0, max: 4 } });
+      second = { kind: 'postgres', db, close: () => db.destroy() };
+    }
+    a = await startTestServer({ database, env: LIMITS });
+    b = await startTestServer({ database: second, env: LIMITS });
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    if (second !== database) await second.close();
+    await database?.close();
+  });
+
+  beforeEach(async () => {
+    await database.db('rate_limits').delete();
+  });
+
+  /** A fresh interaction at the login prompt on `server`: its login form URL and cookies. */
+  async function loginForm(server: TestServer, client: RegisteredClient): Promise<{ url: string; jar: CookieJar }> {
+    const jar = new CookieJar();
+    const started = await fetch(
+      `${server.baseUrl}/authorize?${new URLSearchParams({
+        client_id: client.client_id,
+        response_type: 'code',
+        redirect_uri: REDIRECT_URI,
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        scope: 'mcp:read',
+        resource: server.config.resource,
+      })}`,
+      { redirect: 'manual' },
+    );
+    jar.store(started);
+    await started.body?.cancel();
+    return { url: new URL(`${started.headers.get('location')!}/login`, server.baseUrl).href, jar };
+  }
+
+  async function signIn(form: { url: string; jar: CookieJar }, email: string, password: string) {
+    const response = await fetch(form.url, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: form.jar.header() },
+      body: new URLSearchParams({ email, password }),
+    });
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text() };
+  }
+
+  it('failed sign-ins per account: the 4th attempt is refused on either instance, even with the right password, until the window ends', async () => {
+    const account = await createTestAccount(a.db);
+    const client = await registerClient(a.baseUrl);
+    const formA = await loginForm(a, client);
+    const formB = await loginForm(b, client);
+    expect((await signIn(formA, account.email, 'wrong 1')).status).to.equal(401);
+    expect((await signIn(formB, account.email, 'wrong 2')).status).to.equal(401);
+    expect((await signIn(formA, account.email.toUpperCase(), 'wrong 3')).status).to.equal(401);
+    for (const form of [formA, formB]) {
+      const refused = await signIn(form, account.email, TEST_PASSWORD);
+      expect(refused.status).to.equal(429);
+      expect(Number(refused.retryAfter)).to.be.within(1, 4);
+      expect(refused.text).to.include('Too many failed sign-in attempts');
+    }
+    // Another account from the same address is not locked out by this one.
+    const other = await createTestAccount(a.db);
+    expect((await signIn(await loginForm(a, client), other.email, TEST_PASSWORD)).status).to.equal(303);
+    await sleep(4100);
+    expect((await signIn(formB, account.email, TEST_PASSWORD)).status).to.equal(303);
+  });
+
+  it('failed sign-ins per address: spread over many accounts, the address is stopped', async () => {
+    const client = await registerClient(a.baseUrl);
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      const server = attempt % 2 ? a : b;
+      statuses.push((await signIn(await loginForm(server, client), `nobody${attempt}@example.test`, 'guess')).status);
+    }
+    expect(statuses.slice(0, 8)).to.deep.equal(Array(8).fill(401));
+    expect(statuses.slice(8)).to.deep.equal([429, 429]);
+  });
+
+  for (const [endpoint, limit] of [
+    ['/token', 15],
+    ['/revoke', 6],
+    ['/reg', 5],
+  ] as const) {
+    it(`POST ${endpoint}: ${limit} per window per address across both instances, then 429 JSON with Retry-After`, async () => {
+      const statuses: number[] = [];
+      let last: Response | undefined;
+      for (let i = 0; i < limit + 2; i += 1) {
+        const server = i % 2 ? a : b;
+        last = await fetch(`${server.baseUrl}${endpoint}`, {
+          method: 'POST',
+          headers: { 'content-type': endpoint === '/reg' ? 'application/json' : 'application/x-www-form-urlencoded' },
+          body:
+            endpoint === '/reg'
+              ? JSON.stringify({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' })
+              : 'grant_type=refresh_token&refresh_token=nope&client_id=nope&token=nope',
+        });
+        statuses.push(last.status);
+        if (i < limit + 1) await last.body?.cancel();
+      }
+      expect(statuses.slice(0, limit).every((status) => status !== 429), `statuses ${statuses}`).to.equal(true);
+      expect(statuses.slice(limit)).to.deep.equal([429, 429]);
+      expect(Number(last!.headers.get('retry-after'))).to.be.within(1, 4);
+      expect(await last!.json()).to.include({ error: 'too_many_requests' });
+    });
+  }
+
+  it('the admin API: limited per address, valid token or not', async () => {
+    const operator = await createOperatorClient(a.db, a.adapterFor('Client'), 'limits');
+    const issued = await postForm(a.baseUrl, '/token', { client_id: operator.clientId, client_secret: operator.clientSecret }, {
+      grant_type: 'client_credentials',
+      scope: 'admin',
+      resource: adminResource(a.baseUrl),
+    });
+    const token = String(issued.body.access_token);
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i += 1) {
+      const server = i % 2 ? a : b;
+      // Each instance's admin audience is its own issuer; the limit is shared all the same.
+      const response = await fetch(`${server.baseUrl}/admin/clients`, { headers: { authorization: `Bearer ${token}` } });
+      statuses.push(response.status);
+      await response.body?.cancel();
+    }
+    expect(statuses.slice(0, 6).every((status) => status !== 429), `statuses ${statuses}`).to.equal(true);
+    expect(statuses.slice(6)).to.deep.equal([429, 429]);
+    // The OpenAPI description is not limited.
+    expect((await fetch(`${a.baseUrl}/admin/openapi.json`)).status).to.equal(200);
+  });
+
+  it('the janitor purges ended windows', async () => {
+    await fetch(`${a.baseUrl}/revoke`, { method: 'POST', body: 'token=x' });
+    expect(await database.db('rate_limits').count({ n: '*' })).to.satisfy((rows: { n: string | number }[]) => Number(rows[0]!.n) === 1);
+    await sleep(4100);
+    const { purgeExpired } = await import('../../src/storage/janitor.ts');
+    expect((await purgeExpired(database.db, 0)).rateLimits).to.equal(1);
+  });
+
+  it("the migration's down drops the table, and up restores it", async () => {
+    const scratch = await createTestDatabase();
+    try {
+      const { migrationConfig } = await import('../../src/db/migrate.ts');
+      await scratch.db.migrate.down({ ...migrationConfig, name: '20261128000000_rate_limits.ts' });
+      expect(await scratch.db.schema.hasTable('rate_limits')).to.equal(false);
+      await scratch.db.migrate.latest(migrationConfig);
+      expect(await scratch.db.schema.hasTable('rate_limits')).to.equal(true);
+    } finally {
+      await scratch.close();
+    }
+  });
+});
