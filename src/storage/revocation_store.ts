@@ -60,10 +60,15 @@ export async function revokeGrants(db: Executor, filter: GrantFilter, options: B
     ? Number((await db.raw(`select count(*) as count from oidc_grants where ${where.sql}`, where.bindings)).rows[0].count)
     : 0;
   const counts: RevocationCounts = {};
+  // Keyset batches: each starts after the previous one's last id, so rows this transaction already
+  // deleted (still in the index until it commits) are not walked again and again. One last pass from
+  // the start catches grants committed meanwhile behind the cursor (ids are random).
+  let after = '';
+  let finalPass = false;
   for (;;) {
     const result = await db.raw<{ rows: { model: string; count: string }[] }>(
       `with target as (
-         select id, expires_at from oidc_grants where ${where.sql} order by id limit ${batchSize} for update
+         select id, expires_at from oidc_grants where ${where.sql} and id > ? order by id limit ${batchSize} for update
        ), tombstones as (
          insert into oidc_revoked_grants (grant_id, revoked_at, expires_at)
          select id, now(), coalesce(expires_at, now() + make_interval(secs => ?)) from target
@@ -73,15 +78,22 @@ export async function revokeGrants(db: Executor, filter: GrantFilter, options: B
        ), grants as (
          delete from oidc_grants g using target where g.id = target.id returning g.id
        )
-       select model, count(*) as count from tokens group by model
+       select model, count(*)::text as count from tokens group by model
        union all
-       select 'Grant' as model, count(*) as count from grants`,
-      [...where.bindings, TOMBSTONE_FALLBACK_SECONDS],
+       select 'Grant' as model, count(*)::text as count from grants
+       union all
+       select '$last' as model, max(id) as count from target`,
+      [...where.bindings, after, TOMBSTONE_FALLBACK_SECONDS],
     );
-    addCounts(counts, result.rows.filter((row) => Number(row.count) > 0));
+    after = result.rows.find((row) => row.model === '$last')?.count ?? after;
+    addCounts(counts, result.rows.filter((row) => row.model !== '$last' && Number(row.count) > 0));
     const grantsInBatch = Number(result.rows.find((row) => row.model === 'Grant')?.count ?? 0);
     options.onProgress?.(counts.Grant ?? 0, Math.max(total, counts.Grant ?? 0));
-    if (grantsInBatch < batchSize) return counts;
+    if (grantsInBatch < batchSize) {
+      if (finalPass || after === '') return counts;
+      finalPass = true;
+      after = '';
+    }
   }
 }
 
