@@ -1,5 +1,6 @@
 // The node-oidc-provider configuration: every option this product sets, and why.
 // Everything not set here is the library's default (see its docs/README.md).
+import { randomUUID } from 'node:crypto';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { Account } from '../accounts/account_store.ts';
@@ -84,6 +85,8 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
       },
       registration: {
         enabled: true,
+        // UUIDs: the library's default ids may start with '-', which command lines read as an option.
+        idFactory: () => randomUUID(),
         ...(config.registrationInitialAccessToken ? { initialAccessToken: config.registrationInitialAccessToken } : {}),
       },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
