@@ -20,6 +20,7 @@ import { findClient } from '../storage/client_store.ts';
 import { type GrantSummary, listGrants } from '../storage/grant_store.ts';
 import { csrfToken, verifyCsrf } from './csrf.ts';
 import { noStore } from './security_headers.ts';
+import type { LoginLimiter } from './rate_limit.ts';
 import {
   accountPage,
   accountSignedOutPage,
@@ -40,6 +41,8 @@ export interface AccountRouteDependencies {
   issuer: string;
   /** Lifetime of a browser session started here, in seconds (the provider's ttl.Session). */
   sessionTtl: number;
+  /** Failed sign-in limits per account and address, shared with the login form (429); none when absent. */
+  logins?: LoginLimiter | undefined;
 }
 
 type Session = Awaited<ReturnType<Provider['Session']['get']>>;
@@ -51,7 +54,7 @@ interface SignedIn {
 
 const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
-export function accountRoutes({ provider, db, revocation, issuer, sessionTtl }: AccountRouteDependencies): Router {
+export function accountRoutes({ provider, db, revocation, issuer, sessionTtl, logins }: AccountRouteDependencies): Router {
   const router = new Router({ prefix: '/account' });
   const origin = new URL(issuer).origin;
   const sessionCookie = provider.cookieName('session');
@@ -137,7 +140,14 @@ export function accountRoutes({ provider, db, revocation, issuer, sessionTtl }: 
   router.post('/sign-in', formBody, checkCsrf, async (ctx) => {
     const email = field(ctx, 'email');
     const password = field(ctx, 'password');
+    const wait = email ? await logins?.blocked(email, ctx.ip) : undefined;
+    if (wait !== undefined) {
+      ctx.set('Retry-After', String(wait));
+      const error = `Too many failed sign-in attempts. Try again in ${wait} seconds.`;
+      return render(ctx, accountSignInPage({ csrf: csrfToken(ctx), email, error }), 429);
+    }
     const account = email && password ? await authenticate(db, email, password) : undefined;
+    if (email) await (account ? logins?.succeeded(email) : logins?.failed(email, ctx.ip));
     if (!account) {
       return render(ctx, accountSignInPage({ csrf: csrfToken(ctx), email, error: 'Wrong email or password.' }), 401);
     }

@@ -4,6 +4,7 @@
 // two pools, the way two processes would; on the embedded database the one connection is shared).
 import { expect } from 'chai';
 import knex from 'knex';
+import request from 'supertest';
 import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
 import { CookieJar, postForm, REDIRECT_URI, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
 import { createTestDatabase, postgresUrl, type TestDatabase } from '../support/database.ts';
@@ -100,6 +101,23 @@ describe('rate limits shared across server instances (429 + Retry-After)', funct
     expect((await signIn(await loginForm(a, client), other.email, TEST_PASSWORD)).status).to.equal(303);
     await sleep(4100);
     expect((await signIn(formB, account.email, TEST_PASSWORD)).status).to.equal(303);
+  });
+
+  it('the connected-apps sign-in (/account) shares the per-account counter with the login form', async () => {
+    const account = await createTestAccount(a.db);
+    const client = await registerClient(a.baseUrl);
+    const form = await loginForm(a, client);
+    for (let attempt = 1; attempt <= 3; attempt += 1) expect((await signIn(form, account.email, `wrong ${attempt}`)).status).to.equal(401);
+    const agent = request.agent(b.baseUrl);
+    const page = await agent.get('/account').expect(200);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const refused = await agent
+      .post('/account/sign-in')
+      .set('origin', b.baseUrl)
+      .type('form')
+      .send({ csrf, email: account.email, password: TEST_PASSWORD });
+    expect(refused.status, refused.text.slice(0, 300)).to.equal(429);
+    expect(Number(refused.headers['retry-after'])).to.be.within(1, 4);
   });
 
   it('failed sign-ins per address: spread over many accounts, the address is stopped', async () => {
