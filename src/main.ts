@@ -16,7 +16,7 @@ import { recordJanitorRun } from './observability/metrics.ts';
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const started = performance.now();
-const db = openDatabase(config.database);
+const db = openDatabase(config.database, logger);
 const prepared = await prepareDatabase(db, config);
 const { app, provider } = await createAuthorizationServer(config, db, logger);
 const server = app.listen(config.port);

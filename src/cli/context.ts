@@ -3,6 +3,7 @@
 import { type Config, loadConfig } from '../config.ts';
 import { type Database, openDatabase } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { pino } from 'pino';
 import { createLogger, type Logger } from '../logger.ts';
 import { createRevocationService, type RevocationService } from '../revocation/revocation_service.ts';
 
@@ -19,9 +20,10 @@ let opened: { context: CliContext; owned: boolean } | undefined;
 export async function cliContext(options: { migrate?: boolean } = {}): Promise<CliContext> {
   if (!opened) {
     const config = loadConfig();
-    const db = openDatabase(config.database);
-    // The CLI's own output is the record; log lines (revocation audits) stay quiet unless asked for.
-    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+    // The CLI's own output is the record (stdout); log lines go to stderr, and revocation audit lines
+    // (info) stay quiet unless asked for.
+    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, pino.destination(2));
+    const db = openDatabase(config.database, logger);
     opened = { context: { config, db, logger, revocation: createRevocationService(db, logger) }, owned: true };
     if (options.migrate !== false) await migrateToLatest(db);
   }

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
+import type { Logger } from '../logger.ts';
 
 export type Database = Knex;
 
@@ -28,7 +29,19 @@ export function isEmbedded(target: DatabaseTarget): boolean {
   return target.url === undefined;
 }
 
-export function openDatabase(target: DatabaseTarget): Database {
+/** Knex's own warnings (a failed connection attempt, with its stack) as one structured log line. */
+function knexLog(logger: Logger): Knex.Config['log'] {
+  const firstLine = (message: unknown) => String(message).split('\n')[0];
+  return {
+    warn: (message: unknown) => logger.warn({ component: 'knex' }, firstLine(message)),
+    error: (message: unknown) => logger.error({ component: 'knex' }, firstLine(message)),
+    deprecate: (method: unknown, alternative: unknown) => logger.warn({ component: 'knex' }, `${method} is deprecated, use ${alternative}`),
+    debug: () => {},
+  };
+}
+
+export function openDatabase(target: DatabaseTarget, logger?: Logger): Database {
+  const log = logger ? { log: knexLog(logger) } : {};
   if (target.url !== undefined) {
     // A stalled or unreachable database must fail requests quickly (503), never hang them: every wait
     // has a bound, and a connection that saw a network error is dropped from the pool (knex marks it).
@@ -45,10 +58,11 @@ export function openDatabase(target: DatabaseTarget): Database {
       } as Knex.PgConnectionConfig,
       pool: { min: 0, max: target.poolMax },
       acquireConnectionTimeout: target.acquireTimeoutMs ?? 5000,
+      ...log,
     });
   }
   const filename = target.dataDir === 'memory://' ? 'memory://' : embeddedDirectory(target.dataDir);
-  return knex({ client: ClientPgLite, connection: { filename } as Knex.StaticConnectionConfig });
+  return knex({ client: ClientPgLite, connection: { filename } as Knex.StaticConnectionConfig, ...log });
 }
 
 function embeddedDirectory(dataDir: string): string {

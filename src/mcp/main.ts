@@ -17,7 +17,7 @@ if (config.database.url === undefined) {
   );
   process.exit(1);
 }
-const db = openDatabase(config.database);
+const db = openDatabase(config.database, logger);
 await migrateToLatest(db);
 // The provider is built for its models only (token, grant, client lookups); its routes are not served.
 const { provider } = await createAuthorizationServer(config, db, logger);
