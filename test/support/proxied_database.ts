@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import knex from 'knex';
 import { type Database, openDatabase } from '../../src/db/connect.ts';
+import { createLogger } from '../../src/logger.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { postgresUrl, type TestDatabase } from './database.ts';
 import { startTcpProxy, type TcpProxy } from './tcp_proxy.ts';
@@ -44,7 +45,7 @@ export async function createProxiedDatabase(options: ProxiedOptions = {}): Promi
     acquireTimeoutMs: options.acquireTimeoutMs ?? 1500,
     connectTimeoutMs: options.connectTimeoutMs ?? 1000,
     statementTimeoutMs: options.statementTimeoutMs ?? 1500,
-  });
+  }, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
   return {
     kind: 'postgres',
     db,
