@@ -10,7 +10,7 @@ import type { Database } from '../src/db/connect.ts';
 import { createLogger } from '../src/logger.ts';
 import { providerTokenVerifier } from '../src/tokens/access_token_verifier.ts';
 import { createTestDatabase } from '../test/support/database.ts';
-import { percentile, type Row } from './stats.ts';
+import { BENCH_ENV, percentile, type Row } from './stats.ts';
 
 const BIG_CLIENT = 'bench-big-client';
 const OTHER_CLIENT = 'bench-other-client';
@@ -78,7 +78,7 @@ export interface ScaleResult extends Row {
 export async function revocationAtScale(grants: number, validationRate = 200): Promise<ScaleResult> {
   const database = await createTestDatabase('postgres', { poolMax: 10 });
   try {
-    const config = loadConfig({ NODE_ENV: 'test', ISSUER: 'http://127.0.0.1:1', JANITOR_INTERVAL: '0' });
+    const config = loadConfig(BENCH_ENV);
     const { provider, revocation, adapterFor } = await createAuthorizationServer(config, database.db, createLogger('silent'));
     await seedClient(database.db, BIG_CLIENT, grants);
     await adapterFor('Client').upsert(BIG_CLIENT, { client_id: BIG_CLIENT, redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' });

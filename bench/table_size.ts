@@ -9,7 +9,7 @@ import { createLogger } from '../src/logger.ts';
 import { CLOCK_TOLERANCE } from '../src/provider/configuration.ts';
 import { purgeExpired } from '../src/storage/janitor.ts';
 import { createTestDatabase } from '../test/support/database.ts';
-import type { Row } from './stats.ts';
+import { BENCH_ENV, type Row } from './stats.ts';
 
 export interface TableSizeOptions {
   rate: number;
@@ -27,7 +27,7 @@ export interface TableSizeResult {
 async function run(withJanitor: boolean, options: TableSizeOptions) {
   const database = await createTestDatabase('postgres', { poolMax: 10 });
   try {
-    const config = loadConfig({ NODE_ENV: 'test', ISSUER: 'http://127.0.0.1:1', JANITOR_INTERVAL: '0' });
+    const config = loadConfig(BENCH_ENV);
     const { adapterFor } = await createAuthorizationServer(config, database.db, createLogger('silent'));
     const tokens: Adapter = adapterFor('AccessToken');
     const series: { t: number; rows: number }[] = [];
