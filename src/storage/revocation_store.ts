@@ -90,7 +90,8 @@ export async function revokeGrants(db: Executor, filter: GrantFilter, options: B
     const grantsInBatch = Number(result.rows.find((row) => row.model === 'Grant')?.count ?? 0);
     options.onProgress?.(counts.Grant ?? 0, Math.max(total, counts.Grant ?? 0));
     if (grantsInBatch < batchSize) {
-      if (finalPass || after === '') return counts;
+      // Explicit ids cannot appear behind the cursor: no second pass for them.
+      if (finalPass || after === '' || filter.grantIds) return counts;
       finalPass = true;
       after = '';
     }
@@ -98,6 +99,10 @@ export async function revokeGrants(db: Executor, filter: GrantFilter, options: B
 }
 
 export type Executor = Database | Knex.Transaction;
+
+export async function grantExists(db: Executor, grantId: string): Promise<boolean> {
+  return (await db('oidc_grants').select('id').where({ id: grantId }).first()) !== undefined;
+}
 
 export interface StoredTokenRef {
   model: string;
