@@ -76,8 +76,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     }
   }
 
-  /** One worker per operation kind, looping until stopped; each keeps its own token chain. */
-  function startLoad(phase: () => Phase, client: RegisteredClient, tokens: TokenSet) {
+  /**
+   * One worker per operation kind, looping until stopped. The MCP worker uses a grant of its own: a cut
+   * between a refresh's consume and its new token makes the refresh worker's next attempt a reuse,
+   * which rightly revokes that worker's grant — and must not be mistaken for a failure to recover.
+   */
+  function startLoad(phase: () => Phase, client: RegisteredClient, tokens: TokenSet, mcpTokens: TokenSet) {
     const observations: Observation[] = [];
     let running = true;
     let refreshToken = tokens.refresh_token!;
@@ -119,7 +123,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
           headers: {
             'content-type': 'application/json',
             accept: 'application/json, text/event-stream',
-            authorization: `Bearer ${tokens.access_token}`,
+            authorization: `Bearer ${mcpTokens.access_token}`,
           },
           body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } }),
         }),
@@ -211,7 +215,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   it('cut mid-load: 503 temporarily_unavailable (JSON / HTML), MCP never 200, then recovery without a restart', async () => {
     const { client, tokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl });
     let phase: Phase = 'up';
-    const load = startLoad(() => phase, client, tokens);
+    const { tokens: mcpTokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl });
+    const load = startLoad(() => phase, client, tokens, mcpTokens);
     await sleep(1500);
     phase = 'cutting';
     database.proxy.cut();
@@ -245,7 +250,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   it('stalled mid-load: requests fail within the timeouts (503), never hang, and recover', async () => {
     const { client, tokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl });
     let phase: Phase = 'up';
-    const load = startLoad(() => phase, client, tokens);
+    const { tokens: mcpTokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl });
+    const load = startLoad(() => phase, client, tokens, mcpTokens);
     await sleep(1000);
     phase = 'stalled';
     database.proxy.stall();
