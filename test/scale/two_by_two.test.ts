@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { decodeProtectedHeader } from 'jose';
 import { postgresUrl } from '../support/database.ts';
 import { callTool } from '../support/mcp_server.ts';
-import { CookieJar, pkcePair, postForm, REDIRECT_URI, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { CookieJar, followAuthorization, pkcePair, postForm, REDIRECT_URI, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
 import {
   createSharedSchema,
   freePort,
@@ -50,45 +50,17 @@ async function authorizeAcross(
     resource,
     state: 'scale',
   });
-  let path = `/authorize?${query}`;
-  let request: RequestInit = { method: 'GET' };
   const hops: string[] = [];
-  for (let hop = 0; hop < 20; hop += 1) {
-    const server = servers[hop % servers.length]!;
-    hops.push(server.name);
-    const url = new URL(path, server.origin);
-    const response = await fetch(url, {
-      ...request,
-      redirect: 'manual',
-      headers: { ...(request.headers as Record<string, string>), cookie: jar.header() },
-    });
-    jar.store(response);
-    const location = response.headers.get('location');
-    if (location) {
-      await response.body?.cancel();
-      const next = new URL(location, url);
-      if (next.href.startsWith(REDIRECT_URI)) {
-        const code = next.searchParams.get('code');
-        if (!code) throw new Error(`authorization ended without a code: ${next.search}`);
-        return { code, verifier, hops };
-      }
-      path = `${next.pathname}${next.search}`;
-      request = { method: 'GET' };
-      continue;
-    }
-    const html = await response.text();
-    if (response.status !== 200) throw new Error(`${server.name}: ${response.status} at ${url.pathname}: ${html.slice(0, 300)}`);
-    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
-    if (!action) throw new Error(`${server.name}: no form at ${url.pathname}`);
-    const fields: Record<string, string> = action.endsWith('/login') ? { email: account.email, password: account.password } : {};
-    path = new URL(action, url).pathname + new URL(action, url).search;
-    request = {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(fields).toString(),
-    };
-  }
-  throw new Error('too many redirects');
+  const { code } = await followAuthorization(new URL(`/authorize?${query}`, servers[0]!.origin), {
+    ...account,
+    jar,
+    route: (url, hop) => {
+      const server = servers[hop % servers.length]!;
+      hops.push(server.name);
+      return new URL(`${url.pathname}${url.search}`, server.origin);
+    },
+  });
+  return { code, verifier, hops };
 }
 
 async function jwksKids(server: ServerProcess): Promise<string[]> {

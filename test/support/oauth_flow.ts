@@ -136,6 +136,8 @@ export interface FollowOptions {
   redirectUri?: string;
   /** Stop at the consent page and press Cancel instead of Allow. */
   deny?: boolean;
+  /** Where hop `hop` really goes (e.g. a different process of the same issuer); default: as named. */
+  route?: (url: URL, hop: number) => URL;
 }
 
 /**
@@ -151,6 +153,7 @@ export async function followAuthorization(
   let url = start;
   let request: RequestInit = { method: 'GET' };
   for (let hop = 0; hop < 20; hop += 1) {
+    url = options.route ? options.route(url, hop) : url;
     const response = await fetch(url, {
       ...request,
       redirect: 'manual',
