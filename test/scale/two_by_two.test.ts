@@ -139,7 +139,6 @@ describe('scale-out: 2 authorization servers and 2 MCP servers on one PostgreSQL
         resource,
       });
       expect(exchanged.status, JSON.stringify(exchanged.body)).to.equal(200);
-      const accessToken = exchanged.body.access_token as string;
       const refreshToken = exchanged.body.refresh_token as string;
 
       // The refresh token works at the first server too, and the rotated access token at both MCP servers.
