@@ -25,10 +25,6 @@ export interface DatabaseTarget {
 /** How long the client waits past the server's statement timeout before it gives up on a silent server. */
 const CLIENT_TIMEOUT_MARGIN_MS = 2000;
 
-export function isEmbedded(target: DatabaseTarget): boolean {
-  return target.url === undefined;
-}
-
 /** Knex's own warnings (a failed connection attempt, with its stack) as one structured log line. */
 function knexLog(logger: Logger): Knex.Config['log'] {
   const firstLine = (message: unknown) => String(message).split('\n')[0];
