@@ -35,8 +35,12 @@ export interface AdapterOptions {
 }
 
 /** Who is revoking, judged from the provider request in progress (none: a script calling the API). */
+function providerRequest(): KoaContextWithOIDC | undefined {
+  return (Provider as unknown as { ctx?: KoaContextWithOIDC }).ctx;
+}
+
 function libraryRevocation(reason: string): RevocationOptions {
-  const ctx = (Provider as unknown as { ctx?: KoaContextWithOIDC }).ctx;
+  const ctx = providerRequest();
   const route = ctx?.oidc?.route;
   const clientId = ctx?.oidc?.client?.clientId;
   let actor: Actor;
@@ -233,7 +237,12 @@ export class KnexAdapter implements Adapter {
       await revocation.deleteClient(id, libraryRevocation('client destroyed'));
     } else if (TOKEN_MODELS.has(this.name)) {
       // The library destroys a token only to revoke it (/revoke, refresh reuse): its grant ends too.
-      await revocation.revokeToken(id, libraryRevocation('token destroyed'));
+      // At the token endpoint the event is reuse, so it is audited as the grant's revocation whichever
+      // of the library's concurrent calls (this destroy, revokeByGrantId) gets there first.
+      const options = libraryRevocation('token destroyed');
+      const reuse = providerRequest()?.oidc?.route === 'token';
+      const grantId = reuse ? (await findTokenByHash(this.#db, this.#key(id)))?.grantId : undefined;
+      await (grantId ? revocation.revokeGrant(grantId, options) : revocation.revokeToken(id, options));
     } else {
       await this.#table().where(this.#keyColumn(), this.#key(id)).delete();
     }
