@@ -10,6 +10,7 @@ import type { Database } from '../src/db/connect.ts';
 import { createLogger } from '../src/logger.ts';
 import { providerTokenVerifier } from '../src/tokens/access_token_verifier.ts';
 import { createTestDatabase } from '../test/support/database.ts';
+import { mintAccessToken, mintGrant } from '../test/support/tokens.ts';
 import { BENCH_ENV, percentile, type Row } from './stats.ts';
 
 const BIG_CLIENT = 'bench-big-client';
@@ -50,14 +51,10 @@ async function issueOtherTokens(provider: Provider, clients: Adapter, resource: 
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
   });
-  const client = (await provider.Client.find(OTHER_CLIENT))!;
   for (let i = 0; i < count; i += 1) {
-    const accountId = `other-account-${i}`;
-    const grant = new provider.Grant({ clientId: OTHER_CLIENT, accountId });
-    grant.addResourceScope(resource, 'mcp:read');
-    const grantId = await grant.save();
-    const token = new provider.AccessToken({ client, accountId, grantId, gty: 'authorization_code', scope: 'mcp:read', aud: resource });
-    tokens.push(await token.save());
+    const fields = { clientId: OTHER_CLIENT, accountId: `other-account-${i}`, resource, scope: 'mcp:read' };
+    const grantId = await mintGrant(provider, fields);
+    tokens.push(await mintAccessToken(provider, { ...fields, grantId, aud: resource }));
   }
   return tokens;
 }

@@ -19,6 +19,7 @@ import { isOperatorClient } from '../src/storage/operator_store.ts';
 import { createTestDatabase } from '../test/support/database.ts';
 import { pkcePair, REDIRECT_URI } from '../test/support/oauth_flow.ts';
 import { runLoad, type LoadResult } from './load.ts';
+import { mintAccessToken, mintAuthorizationCode, mintGrant, mintRefreshToken } from '../test/support/tokens.ts';
 import { BENCH_ENV, type Row } from './stats.ts';
 
 type AdapterFactory = NonNullable<NonNullable<ConstructorParameters<typeof Provider>[1]>['adapter']>;
@@ -59,47 +60,31 @@ async function inBatches<T>(count: number, width: number, make: (index: number) 
   return out;
 }
 
-async function mintGrant(provider: Provider, accountId: string, resource: string): Promise<string> {
-  const grant = new provider.Grant({ clientId: CLIENT_ID, accountId });
-  grant.addResourceScope(resource, SCOPE);
-  return grant.save();
+/** A fresh grant for the bench client, and the fields every artifact minted under it shares. */
+async function newGrant(provider: Provider, accountId: string, resource: string) {
+  const fields = { clientId: CLIENT_ID, accountId, resource, scope: SCOPE };
+  return { ...fields, grantId: await mintGrant(provider, fields) };
 }
 
 async function codeBodies(provider: Provider, accountId: string, resource: string, count: number): Promise<string[]> {
-  const client = (await provider.Client.find(CLIENT_ID))!;
   return inBatches(count, 16, async () => {
-    const grantId = await mintGrant(provider, accountId, resource);
     const { verifier, challenge } = pkcePair();
-    const code = await new provider.AuthorizationCode({
-      client,
-      accountId,
-      grantId,
-      scope: SCOPE,
-      resource,
-      redirectUri: REDIRECT_URI,
-      codeChallenge: challenge,
-      codeChallengeMethod: 'S256',
-      gty: 'authorization_code',
-      expiresWithSession: false,
-    }).save();
+    const fields = { ...(await newGrant(provider, accountId, resource)), redirectUri: REDIRECT_URI, codeChallenge: challenge };
+    const code = await mintAuthorizationCode(provider, fields);
     return new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier, client_id: CLIENT_ID, resource }).toString();
   });
 }
 
 async function refreshBodies(provider: Provider, accountId: string, resource: string, count: number): Promise<string[]> {
-  const client = (await provider.Client.find(CLIENT_ID))!;
   return inBatches(count, 16, async () => {
-    const grantId = await mintGrant(provider, accountId, resource);
-    const token = await new provider.RefreshToken({ client, accountId, grantId, scope: SCOPE, resource, gty: 'authorization_code', expiresWithSession: false }).save();
+    const token = await mintRefreshToken(provider, await newGrant(provider, accountId, resource));
     return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: CLIENT_ID }).toString();
   });
 }
 
 async function revokeBodies(provider: Provider, accountId: string, resource: string, count: number): Promise<string[]> {
-  const client = (await provider.Client.find(CLIENT_ID))!;
   return inBatches(count, 16, async () => {
-    const grantId = await mintGrant(provider, accountId, resource);
-    const token = await new provider.AccessToken({ client, accountId, grantId, scope: SCOPE, aud: resource, gty: 'authorization_code', expiresWithSession: false }).save();
+    const token = await mintAccessToken(provider, { ...(await newGrant(provider, accountId, resource)), aud: resource });
     return new URLSearchParams({ token, client_id: CLIENT_ID }).toString();
   });
 }

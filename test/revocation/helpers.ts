@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import type Provider from 'oidc-provider';
 import type { Database } from '../../src/db/connect.ts';
 import { introspect, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { mintAccessToken, mintGrant as mintSupportGrant, mintRefreshToken } from '../support/tokens.ts';
 
 export type ModelCounts = Record<string, number>;
 
@@ -74,14 +75,9 @@ export async function mintGrant(
   provider: Provider,
   options: { client: RegisteredClient; accountId: string; resource: string; scope?: string },
 ): Promise<MintedGrant> {
-  const scope = options.scope ?? 'mcp:read mcp:write';
-  const client = await provider.Client.find(options.client.client_id);
-  if (!client) throw new Error(`client ${options.client.client_id} not found`);
-  const grant = new provider.Grant({ clientId: client.clientId, accountId: options.accountId });
-  grant.addResourceScope(options.resource, scope);
-  const grantId = await grant.save();
-  const common = { client, accountId: options.accountId, grantId, scope, gty: 'authorization_code', expiresWithSession: false };
-  const refreshToken = await new provider.RefreshToken({ ...common, resource: options.resource }).save();
-  const accessToken = await new provider.AccessToken({ ...common, aud: options.resource }).save();
+  const fields = { clientId: options.client.client_id, accountId: options.accountId, resource: options.resource, scope: options.scope };
+  const grantId = await mintSupportGrant(provider, fields);
+  const refreshToken = await mintRefreshToken(provider, { ...fields, grantId });
+  const accessToken = await mintAccessToken(provider, { ...fields, grantId, aud: options.resource });
   return { grantId, accountId: options.accountId, refreshToken, accessToken };
 }

@@ -27,6 +27,7 @@ import {
   type TokenSet,
 } from '../support/oauth_flow.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { mintAuthorizationCode, mintGrant as mintSupportGrant } from '../support/tokens.ts';
 import { countRows, mintGrant, type MintedGrant, nonZero, registerObserver } from './helpers.ts';
 
 const ITERATIONS = Number(process.env.RACE_ITERATIONS ?? 100);
@@ -306,23 +307,10 @@ describe('race-freedom of revocation', function () {
     const started = Date.now();
     await inBatches(ITERATIONS, parallel, async () => {
       const accountId = await account();
-      const client = await server.provider.Client.find(shared.client_id);
-      const grant = new server.provider.Grant({ clientId: shared.client_id, accountId });
-      grant.addResourceScope(resource, 'mcp:read');
-      const grantId = await grant.save();
+      const fields = { clientId: shared.client_id, accountId, resource, scope: 'mcp:read' };
+      const grantId = await mintSupportGrant(server.provider, fields);
       const { verifier, challenge } = pkcePair();
-      const code = await new server.provider.AuthorizationCode({
-        client: client!,
-        accountId,
-        grantId,
-        scope: 'mcp:read',
-        resource,
-        redirectUri: REDIRECT_URI,
-        codeChallenge: challenge,
-        codeChallengeMethod: 'S256',
-        gty: 'authorization_code',
-        expiresWithSession: false,
-      }).save();
+      const code = await mintAuthorizationCode(server.provider, { ...fields, grantId, redirectUri: REDIRECT_URI, codeChallenge: challenge });
       const authorization = { code, verifier } as AuthorizationResult;
       const [exchanged, revoked] = await race(
         server.db,

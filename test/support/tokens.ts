@@ -1,7 +1,9 @@
-// Mints grants and access tokens through the provider's own models (so they are stored exactly as
-// the provider stores them), for token states a real flow cannot reach on demand: expired, another
-// audience, a grant of another account, session-bound.
+// Mints grants, tokens and codes through the provider's own models (so they are stored exactly as
+// the provider stores them): for token states a real flow cannot reach on demand (expired, another
+// audience, a grant of another account, session-bound), and for tests and benchmarks that need many
+// authorizations faster than the browser flow makes them.
 import type Provider from 'oidc-provider';
+import type { Client } from 'oidc-provider';
 
 export interface GrantFields {
   clientId: string;
@@ -28,9 +30,14 @@ export interface AccessTokenFields {
   expiresWithSession?: boolean;
 }
 
+async function findClient(provider: Provider, clientId: string): Promise<Client> {
+  const client = await provider.Client.find(clientId);
+  if (!client) throw new Error(`no client ${clientId}`);
+  return client;
+}
+
 export async function mintAccessToken(provider: Provider, fields: AccessTokenFields): Promise<string> {
-  const client = await provider.Client.find(fields.clientId);
-  if (!client) throw new Error(`no client ${fields.clientId}`);
+  const client = await findClient(provider, fields.clientId);
   const token = new provider.AccessToken({
     client,
     accountId: fields.accountId,
@@ -42,4 +49,45 @@ export async function mintAccessToken(provider: Provider, fields: AccessTokenFie
     ...(fields.sessionUid ? { sessionUid: fields.sessionUid, expiresWithSession: fields.expiresWithSession ?? true } : {}),
   });
   return token.save();
+}
+
+export interface RefreshTokenFields {
+  clientId: string;
+  accountId: string;
+  grantId: string;
+  resource: string;
+  scope?: string;
+}
+
+export async function mintRefreshToken(provider: Provider, fields: RefreshTokenFields): Promise<string> {
+  const client = await findClient(provider, fields.clientId);
+  return new provider.RefreshToken({
+    client,
+    accountId: fields.accountId,
+    grantId: fields.grantId,
+    gty: 'authorization_code',
+    resource: fields.resource,
+    scope: fields.scope ?? 'mcp:read mcp:write',
+  }).save();
+}
+
+export interface AuthorizationCodeFields extends RefreshTokenFields {
+  redirectUri: string;
+  /** The PKCE S256 challenge of the verifier the exchange will present. */
+  codeChallenge: string;
+}
+
+export async function mintAuthorizationCode(provider: Provider, fields: AuthorizationCodeFields): Promise<string> {
+  const client = await findClient(provider, fields.clientId);
+  return new provider.AuthorizationCode({
+    client,
+    accountId: fields.accountId,
+    grantId: fields.grantId,
+    gty: 'authorization_code',
+    resource: fields.resource,
+    scope: fields.scope ?? 'mcp:read mcp:write',
+    redirectUri: fields.redirectUri,
+    codeChallenge: fields.codeChallenge,
+    codeChallengeMethod: 'S256',
+  }).save();
 }
