@@ -9,7 +9,7 @@ import { findAccountByIdOrEmail } from '../accounts/account_store.ts';
 import type { Database } from '../db/connect.ts';
 import type { RevocationOptions, RevocationService } from '../revocation/revocation_service.ts';
 import { listAudit } from '../storage/audit_store.ts';
-import { findClient, isClientDisabled, listClients } from '../storage/client_store.ts';
+import { findClient, isClientDisabled, isKnownClientId, listClients } from '../storage/client_store.ts';
 import { listGrants } from '../storage/grant_store.ts';
 import { type AccessTokenVerifier, InvalidTokenError, VerificationUnavailable } from '../tokens/access_token_verifier.ts';
 import { ADMIN_SCOPE } from './operator_clients.ts';
@@ -118,8 +118,7 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
   }
 
   async function knownClient(clientId: string): Promise<void> {
-    if (URL.canParse(clientId)) return;
-    if (!(await findClient(db, clientId))) throw new AdminError(404, 'not_found', `no client ${JSON.stringify(clientId)}`);
+    if (!(await isKnownClientId(db, clientId))) throw new AdminError(404, 'not_found', `no client ${JSON.stringify(clientId)}`);
   }
 
   router.use(handleErrors);

@@ -50,6 +50,14 @@ export async function findClient(db: Database, clientId: string): Promise<Client
   return row ? toSummary(row) : undefined;
 }
 
+/**
+ * Whether an operator may address this client id: a registered client must exist; a Client ID
+ * Metadata Document client (its id is an https URL) is never stored, so any URL counts.
+ */
+export async function isKnownClientId(db: Database, clientId: string): Promise<boolean> {
+  return URL.canParse(clientId) || (await findClient(db, clientId)) !== undefined;
+}
+
 export async function isClientDisabled(db: Database | Knex.Transaction, clientId: string): Promise<boolean> {
   return (await db('disabled_clients').where({ client_id: clientId }).first()) !== undefined;
 }

@@ -2,17 +2,15 @@ import type { Command } from 'commander';
 import { adminResource, createOperatorClient } from '../../admin/operator_clients.ts';
 import { createAdapterFactory } from '../../adapter/knex_adapter.ts';
 import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
-import { findClient, isClientDisabled, listClients } from '../../storage/client_store.ts';
+import { findClient, isClientDisabled, isKnownClientId, listClients } from '../../storage/client_store.ts';
 import { listGrants } from '../../storage/grant_store.ts';
 import { cliContext, CliError } from '../context.ts';
 import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
 
-/** A registered client must exist; a URL client id (metadata document) is never stored. */
 export async function requireKnownClient(clientId: string): Promise<void> {
-  if (URL.canParse(clientId)) return;
   const { db } = await cliContext();
-  if (!(await findClient(db, clientId))) throw new CliError(`no client ${JSON.stringify(clientId)}`);
+  if (!(await isKnownClientId(db, clientId))) throw new CliError(`no client ${JSON.stringify(clientId)}`);
 }
 
 export function registerClientCommands(program: Command): void {
