@@ -31,7 +31,8 @@ const environmentSchema = z.object({
   REFRESH_TOKEN_TTL: seconds(30 * DAY),
   GRANT_TTL: seconds(365 * DAY),
   SESSION_TTL: seconds(14 * DAY),
-  MCP_RESOURCE: z.url().default('http://localhost:3001/mcp'),
+  // Default: http://localhost:$MCP_PORT/mcp, so a changed MCP_PORT and the tokens' audience agree.
+  MCP_RESOURCE: optionalText.pipe(z.url().optional()),
   MCP_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   MCP_TOKEN_VALIDATION: z.enum(['database', 'introspection']).default('database'),
   MCP_INTROSPECTION_URL: optionalText.pipe(z.url().optional()),
@@ -150,7 +151,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       grant: env.GRANT_TTL,
       session: env.SESSION_TTL,
     },
-    resource: env.MCP_RESOURCE,
+    resource: env.MCP_RESOURCE ?? `http://localhost:${env.MCP_PORT}/mcp`,
     mcp: {
       port: env.MCP_PORT,
       tokenValidation: env.MCP_TOKEN_VALIDATION,

@@ -12,6 +12,7 @@ import { startMcpServer } from './mcp/mcp_server.ts';
 import { CLOCK_TOLERANCE } from './provider/configuration.ts';
 import { purgeExpired } from './storage/janitor.ts';
 import { recordJanitorRun } from './observability/metrics.ts';
+import { printStartupMessage } from './startup_message.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
@@ -43,6 +44,7 @@ const mcpServer = config.serve === 'all' ? await startMcpServer({ config, provid
 if (mcpServer) {
   logger.info({ resource: config.resource, port: config.mcp.port, tokenValidation: config.mcp.tokenValidation }, 'MCP server listening');
 }
+await printStartupMessage({ config, db, servesMcp: mcpServer !== undefined });
 
 const janitor =
   config.janitorInterval > 0

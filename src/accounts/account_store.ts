@@ -14,6 +14,8 @@ export interface Account {
   id: string;
   email: string;
   createdAt: Date;
+  /** Set by an operator (`users disable`): the account cannot sign in and the provider ignores it. */
+  disabledAt?: Date;
 }
 
 export class AccountInputError extends Error {
@@ -31,10 +33,16 @@ interface AccountRow {
   email: string;
   password_hash: string;
   created_at: Date | string;
+  disabled_at?: Date | string | null;
 }
 
 function toAccount(row: AccountRow): Account {
-  return { id: row.id, email: row.email, createdAt: new Date(row.created_at) };
+  return {
+    id: row.id,
+    email: row.email,
+    createdAt: new Date(row.created_at),
+    ...(row.disabled_at ? { disabledAt: new Date(row.disabled_at) } : {}),
+  };
 }
 
 export function validatePassword(password: string): void {
@@ -74,12 +82,15 @@ export async function findAccountByEmail(db: Database, email: string): Promise<A
   return row ? toAccount(row) : undefined;
 }
 
-/** The account when the password matches; undefined otherwise, in about the same time either way. */
+/**
+ * The account when the password matches and the account is not disabled; undefined otherwise, in
+ * about the same time either way.
+ */
 export async function authenticate(db: Database, email: string, password: string): Promise<Account | undefined> {
   if (password.length > MAX_PASSWORD_LENGTH) return undefined;
   const row = await db<AccountRow>('accounts').where({ email: normalizeEmail(email) }).first();
   const matches = await verifyPassword(row?.password_hash ?? (await decoyPasswordHash()), password);
-  return row && matches ? toAccount(row) : undefined;
+  return row && matches && !row.disabled_at ? toAccount(row) : undefined;
 }
 
 export async function listAccounts(db: Database): Promise<Account[]> {
@@ -99,4 +110,33 @@ export async function changePassword(db: Database, accountId: string, newPasswor
     .where({ id: accountId })
     .update({ password_hash: await hashPassword(newPassword), updated_at: new Date() } as Partial<AccountRow>);
   return updated > 0;
+}
+
+/** Emails of the accounts that still exist, by id (for tables that would otherwise show UUIDs). */
+export async function findEmailsByIds(db: Database, ids: string[]): Promise<Map<string, string>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await db<AccountRow>('accounts').select('id', 'email').whereIn('id', unique);
+  return new Map(rows.map((row) => [row.id, row.email]));
+}
+
+/** Marks an account disabled (keeps an earlier mark). False when the account does not exist. */
+export async function markAccountDisabled(db: Database, accountId: string): Promise<boolean> {
+  const updated = await db<AccountRow>('accounts')
+    .where({ id: accountId })
+    .update({ disabled_at: db.raw('coalesce(disabled_at, now())') } as unknown as Partial<AccountRow>);
+  return updated > 0;
+}
+
+/** Clears the disabled mark. False when the account does not exist. */
+export async function markAccountEnabled(db: Database, accountId: string): Promise<boolean> {
+  const updated = await db<AccountRow>('accounts').where({ id: accountId }).update({ disabled_at: null });
+  return updated > 0;
+}
+
+/** Deletes the account row: its email and password hash. False when it did not exist. */
+export async function deleteAccountRow(db: Database, accountId: string): Promise<boolean> {
+  // `returning`: on the embedded database a bare delete does not resolve to a row count.
+  const deleted = await db<AccountRow>('accounts').where({ id: accountId }).delete().returning('id');
+  return deleted.length > 0;
 }

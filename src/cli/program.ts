@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { AccountInputError } from '../accounts/account_store.ts';
 import { ConfigError } from '../config.ts';
 import { isDatabaseUnavailable, isUnstorableInput } from '../db/errors.ts';
+import { RevocationTargetNotFound } from '../revocation/revocation_service.ts';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerClientCommands } from './commands/clients.ts';
 import { registerGrantCommands } from './commands/grants.ts';
@@ -11,10 +12,12 @@ import { registerMaintenanceCommands } from './commands/maintenance.ts';
 import { registerRevokeCommands } from './commands/revoke.ts';
 import { registerUserCommands } from './commands/users.ts';
 import { type CliContext, CliError, closeCliContext, provideCliContext } from './context.ts';
+import { packageVersion } from '../package_version.ts';
 
 export function buildProgram(): Command {
   const program = new Command('portcullis')
     .description('Portcullis authorization server administration')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   registerUserCommands(program);
@@ -27,7 +30,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-const READABLE_ERRORS = [CliError, ConfigError, AccountInputError];
+const READABLE_ERRORS = [CliError, ConfigError, AccountInputError, RevocationTargetNotFound];
 
 /** One line for the operator: never the SQL knex puts in front of a driver message. */
 function describeFailure(error: unknown): string {

@@ -47,15 +47,17 @@ export function describeCounts(counts: Record<string, number>): string {
   return parts.length ? parts.join(', ') : 'nothing';
 }
 
-export function printOutcome(outcome: RevocationOutcome, flags: RevokeFlags): void {
+/** `subject`: how a person names the target (an account's email), printed before the ids. */
+export function printOutcome(outcome: RevocationOutcome, flags: RevokeFlags, subject?: string): void {
   if (flags.json) {
     printJson(outcome);
     return;
   }
   const verb = outcome.dryRun ? 'dry run: would remove' : 'removed';
-  const target = Object.entries(outcome.target)
+  const ids = Object.entries(outcome.target)
     .filter(([, value]) => value !== undefined && value !== null)
     .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join(',') : String(value)}`)
     .join(' ');
+  const target = subject ? `${subject} ${ids}` : ids;
   printLine(`${outcome.action} ${target}: ${verb} ${describeCounts(outcome.counts)}`);
 }

@@ -25,6 +25,12 @@ export async function rollbackAll(db: Database): Promise<string[]> {
   return reverted;
 }
 
+/** Reverts the newest applied migration only. */
+export async function rollbackOne(db: Database): Promise<string[]> {
+  const [, reverted] = (await db.migrate.down(migrationConfig)) as [number, string[]];
+  return reverted;
+}
+
 export async function runSeeds(db: Database): Promise<string[]> {
   const [ran] = (await db.seed.run(seedConfig)) as [string[]];
   return ran;

@@ -1,6 +1,8 @@
 // Brings a database up to date on start: migrations always; on the embedded database, the demo
-// seed when no account exists yet, so a newcomer can sign in at once.
+// seed when no account exists yet, so a newcomer can sign in at once. Records the issuer served, for
+// the CLI (operator clients must be told the server's token endpoint, not one the CLI guesses).
 import type { Config } from '../config.ts';
+import { recordServerIssuer } from '../storage/server_settings_store.ts';
 import type { Database } from './connect.ts';
 import { migrateToLatest, runSeeds } from './migrate.ts';
 
@@ -19,5 +21,6 @@ export async function prepareDatabase(db: Database, config: Config): Promise<Pre
       seeded = true;
     }
   }
+  await recordServerIssuer(db, config.issuer);
   return { migrations, seeded };
 }

@@ -40,6 +40,8 @@ export async function listNotes(db: Database, accountId: string, limit = MAX_NOT
   return rows.map(toNote);
 }
 
+/** Deletes every note of the account; returns how many there were. */
 export async function deleteNotesOf(db: Database, accountId: string): Promise<number> {
-  return db('mcp_notes').where({ account_id: accountId }).delete();
+  // `returning`: on the embedded database a bare delete does not resolve to a row count.
+  return (await db('mcp_notes').where({ account_id: accountId }).delete().returning('id')).length;
 }

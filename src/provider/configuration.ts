@@ -58,7 +58,8 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
 
     async findAccount(_ctx, sub) {
       const account = await findAccountById(sub);
-      if (!account) return undefined;
+      // A disabled account is not found: no authorization or token can be issued for it.
+      if (!account || account.disabledAt) return undefined;
       return {
         accountId: account.id,
         claims: () => ({ sub: account.id, email: account.email, email_verified: false }),

@@ -4,9 +4,12 @@
 import type { Knex } from 'knex';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
+import { deleteAccountRow, markAccountDisabled, markAccountEnabled } from '../accounts/account_store.ts';
+import { deleteNotesOf } from '../notes/note_store.ts';
 import { type Actor, recordAudit } from '../storage/audit_store.ts';
 import { markClientDisabled, markClientEnabled } from '../storage/client_store.ts';
 import {
+  deleteAccountRecords,
   deleteClientData,
   deleteGrantlessTokens,
   deleteTokenByHash,
@@ -33,6 +36,16 @@ export interface RevocationOptions {
   auditWhenEmpty?: boolean | undefined;
   /** Progress of large revocations: grants revoked so far, of the total selected. */
   onProgress?: ((done: number, total: number) => void) | undefined;
+  /**
+   * An operator naming a grant or token that does not exist gets RevocationTargetNotFound (nothing
+   * audited) instead of RFC 7009's quiet success, which stays the rule for clients at /revoke.
+   */
+  requireTarget?: boolean | undefined;
+}
+
+/** The grant, token or account named does not exist (or is already gone); nothing was changed. */
+export class RevocationTargetNotFound extends Error {
+  override name = 'RevocationTargetNotFound';
 }
 
 export interface RevocationOutcome {
@@ -58,10 +71,19 @@ export interface RevocationService {
   deleteClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
   disableClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
   enableClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
+  /** Revokes everything the account holds, signs it out everywhere and refuses it until enabled. */
+  disableAccount(accountId: string, options: RevocationOptions): Promise<RevocationOutcome>;
+  enableAccount(accountId: string, options: RevocationOptions): Promise<RevocationOutcome>;
+  /** Revokes everything, then erases the account's personal data: its row (email, password hash) and its notes. */
+  deleteAccount(accountId: string, options: RevocationOptions): Promise<RevocationOutcome>;
 }
 
 function batching(options: RevocationOptions): BatchOptions {
   return options.onProgress ? { onProgress: options.onProgress } : {};
+}
+
+function noAccount(accountId: string): RevocationTargetNotFound {
+  return new RevocationTargetNotFound(`no account ${JSON.stringify(accountId)}`);
 }
 
 function total(counts: RevocationCounts): number {
@@ -102,6 +124,7 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
       const target: Record<string, unknown> = { tokenHash: idHash.slice(0, 16) };
       return run('revoke_token', target, options, async (trx) => {
         const token = await findTokenByHash(trx, idHash);
+        if (!token && options.requireTarget) throw new RevocationTargetNotFound('no such token (unknown, expired and purged, or already revoked)');
         if (!token) return {};
         Object.assign(target, { model: token.model, grantId: token.grantId, clientId: token.clientId });
         // Revoking a token ends the grant it belongs to: its other tokens go with it (RFC 7009 §2.1).
@@ -115,7 +138,13 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
       if (options.auditWhenEmpty === false && !(await grantExists(db, grantId))) {
         return { action: 'revoke_grant', target: { grantId }, counts: {}, dryRun: options.dryRun === true };
       }
-      return run('revoke_grant', { grantId }, options, (trx) => revokeGrants(trx, { grantIds: [grantId] }));
+      return run('revoke_grant', { grantId }, options, async (trx) => {
+        const counts = await revokeGrants(trx, { grantIds: [grantId] });
+        if (!counts.Grant && options.requireTarget) {
+          throw new RevocationTargetNotFound(`no such grant ${JSON.stringify(grantId)} (unknown or already revoked)`);
+        }
+        return counts;
+      });
     },
 
     revokeClient(clientId, options) {
@@ -151,6 +180,32 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
       return run('enable_client', { clientId }, options, async (trx) => {
         await markClientEnabled(trx, clientId);
         return {};
+      });
+    },
+
+    disableAccount(accountId, options) {
+      return run('disable_account', { accountId }, options, async (trx) => {
+        if (!(await markAccountDisabled(trx, accountId))) throw noAccount(accountId);
+        const grants = await revokeGrants(trx, { accountIds: [accountId] }, batching(options));
+        return mergeCounts(grants, await endAccountSessions(trx, accountId));
+      });
+    },
+
+    enableAccount(accountId, options) {
+      return run('enable_account', { accountId }, options, async (trx) => {
+        if (!(await markAccountEnabled(trx, accountId))) throw noAccount(accountId);
+        return {};
+      });
+    },
+
+    deleteAccount(accountId, options) {
+      // The audit row keeps the account id only: the email goes with the account.
+      return run('delete_account', { accountId }, options, async (trx) => {
+        const grants = await revokeGrants(trx, { accountIds: [accountId] }, batching(options));
+        const records = await deleteAccountRecords(trx, accountId);
+        const notes = await deleteNotesOf(trx, accountId);
+        if (!(await deleteAccountRow(trx, accountId))) throw noAccount(accountId);
+        return mergeCounts(grants, records, { Note: notes, Account: 1 });
       });
     },
   };

@@ -137,6 +137,16 @@ export async function endAccountSessions(db: Executor, accountId: string): Promi
   return addCounts({}, tally(rows.map((row: { model: string }) => row.model)));
 }
 
+/**
+ * Everything the provider still holds for an account once its grants are revoked: sessions,
+ * interactions and any token not bound to a grant.
+ */
+export async function deleteAccountRecords(db: Executor, accountId: string): Promise<RevocationCounts> {
+  const tokens = await db('oidc_tokens').where({ account_id: accountId }).delete().returning('model');
+  const models = await db('oidc_models').where({ account_id: accountId }).delete().returning('model');
+  return addCounts({}, tally([...tokens, ...models].map((row: { model: string }) => row.model)));
+}
+
 /** Removes a client and everything issued to it: grants, grant-less tokens, registration tokens. */
 export async function deleteClientData(db: Executor, clientId: string, options: BatchOptions = {}): Promise<RevocationCounts> {
   const counts = await revokeGrants(db, { clientId }, options);

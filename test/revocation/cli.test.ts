@@ -1,37 +1,19 @@
 // The revocation CLI: in-process through runCli over the test server's database (output captured),
 // and as a real child process against an on-disk embedded database in a temporary DATA_DIR.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { type CliContext } from '../../src/cli/context.ts';
-import { runCli } from '../../src/cli/program.ts';
 import { openDatabase } from '../../src/db/connect.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRevocationService } from '../../src/revocation/revocation_service.ts';
 import { hashTokenValue } from '../../src/storage/token_hash.ts';
+import { expectOneLineError, runCliInProcess, runCliChild } from '../support/cli.ts';
 import { registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
 import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 import { countRows, lost, mintGrant, nonZero } from './helpers.ts';
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** One readable line, no stack trace. */
-function expectOneLineError(run: CliRun, pattern: RegExp): void {
-  expect(run.code, run.stdout).to.not.equal(0);
-  expect(run.stdout).to.equal('');
-  const lines = run.stderr.trimEnd().split('\n');
-  expect(lines, run.stderr).to.have.length(1);
-  expect(lines[0]).to.match(/^error: /).and.match(pattern);
-  expect(run.stderr).not.to.match(/\n\s+at /);
-}
 
 describe('revocation CLI', () => {
   describe('in-process (runCli over the test database)', () => {
@@ -47,27 +29,7 @@ describe('revocation CLI', () => {
     });
     after(() => server.close());
 
-    async function cli(...argv: string[]): Promise<CliRun> {
-      const stdout: string[] = [];
-      const stderr: string[] = [];
-      const { write: writeOut } = process.stdout;
-      const { write: writeErr } = process.stderr;
-      const capture = (into: string[]) =>
-        ((chunk: string | Uint8Array) => {
-          into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-          return true;
-        }) as typeof process.stdout.write;
-      process.stdout.write = capture(stdout);
-      process.stderr.write = capture(stderr);
-      let code: number;
-      try {
-        code = await runCli(argv, context);
-      } finally {
-        process.stdout.write = writeOut;
-        process.stderr.write = writeErr;
-      }
-      return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-    }
+    const cli = (...argv: string[]) => runCliInProcess(context, argv);
 
     async function json<T = Record<string, unknown>>(...argv: string[]): Promise<T> {
       const run = await cli(...argv, '--json');
@@ -174,7 +136,6 @@ describe('revocation CLI', () => {
   });
 
   describe('as a child process on an on-disk embedded database', () => {
-    const node = resolve('node_modules/.bin/node');
     let dataDir: string;
 
     before(async () => {
@@ -182,19 +143,7 @@ describe('revocation CLI', () => {
     });
     after(() => rm(dataDir, { recursive: true, force: true }));
 
-    async function child(...argv: string[]): Promise<CliRun> {
-      const { DATABASE_URL: _url, ...environment } = process.env;
-      try {
-        const { stdout, stderr } = await promisify(execFile)(node, ['src/cli/main.ts', ...argv], {
-          env: { ...environment, DATA_DIR: dataDir, NODE_ENV: 'test', LOG_LEVEL: 'warn' },
-          timeout: 30_000,
-        });
-        return { code: 0, stdout, stderr };
-      } catch (error) {
-        const failed = error as { code?: number; stdout: string; stderr: string };
-        return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout, stderr: failed.stderr };
-      }
-    }
+    const child = (...argv: string[]) => runCliChild(argv, { DATA_DIR: dataDir });
 
     /** Opens the same on-disk database (only while no child holds it). */
     async function withDatabase<T>(work: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {

@@ -4,6 +4,7 @@ import { createAdapterFactory } from '../../adapter/knex_adapter.ts';
 import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
 import { findClient, isClientDisabled, isKnownClientId, listClients } from '../../storage/client_store.ts';
 import { listGrants } from '../../storage/grant_store.ts';
+import { recordedServerIssuer } from '../../storage/server_settings_store.ts';
 import { cliContext, CliError } from '../context.ts';
 import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
@@ -11,6 +12,23 @@ import { printOutcome, type RevokeFlags, withProgress } from '../revocation_outp
 export async function requireKnownClient(clientId: string): Promise<void> {
   const { db } = await cliContext();
   if (!(await isKnownClientId(db, clientId))) throw new CliError(`no client ${JSON.stringify(clientId)}`);
+}
+
+/**
+ * The issuer the authorization server recorded at its last start on this database: tokens for the
+ * admin API name it, whatever ISSUER this shell has. Before any server start, this environment's.
+ */
+async function serverIssuer(ownIssuer: string): Promise<string> {
+  const { db } = await cliContext();
+  const recorded = await recordedServerIssuer(db);
+  if (recorded === undefined) {
+    process.stderr.write(`warning: no server has started on this database yet; assuming its issuer is ${ownIssuer} (ISSUER here)\n`);
+    return ownIssuer;
+  }
+  if (recorded !== ownIssuer) {
+    process.stderr.write(`note: the server runs with issuer ${recorded} (recorded at its start), not ${ownIssuer} (ISSUER here)\n`);
+  }
+  return recorded;
 }
 
 export function registerClientCommands(program: Command): void {
@@ -44,16 +62,17 @@ export function registerClientCommands(program: Command): void {
     .action(async (name: string, options: OutputOptions) => {
       const { db, config, revocation } = await cliContext();
       const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation })('Client');
+      const issuer = await serverIssuer(config.issuer);
       const credentials = await createOperatorClient(db, adapter, name);
-      const resource = adminResource(config.issuer);
+      const resource = adminResource(issuer);
       if (options.json) {
-        printJson({ ...credentials, resource, tokenEndpoint: `${config.issuer}/token` });
+        printJson({ ...credentials, issuer, resource, tokenEndpoint: `${issuer}/token` });
         return;
       }
       printLine(`client_id:     ${credentials.clientId}`);
       printLine(`client_secret: ${credentials.clientSecret}   (shown once: store it now)`);
       printLine(`get a token:   curl -u '${credentials.clientId}:<secret>' -d grant_type=client_credentials \\`);
-      printLine(`                 -d scope=admin -d resource=${resource} ${config.issuer}/token`);
+      printLine(`                 -d scope=admin -d resource=${resource} ${issuer}/token`);
     });
 
   clients

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { findEmailsByIds } from '../../accounts/account_store.ts';
 import { listGrants } from '../../storage/grant_store.ts';
 import { cliContext } from '../context.ts';
 import { type OutputOptions, printJson, printTable } from '../output.ts';
@@ -18,18 +19,21 @@ export function registerGrantCommands(program: Command): void {
       const { db } = await cliContext();
       const accountId = flags.account ? await resolveAccountId(db, flags.account) : undefined;
       const grants = await listGrants(db, { clientId: flags.client, accountId });
-      if (flags.json) printJson(grants);
-      else
-        printTable(
-          grants.map((grant) => ({
-            grant_id: grant.grantId,
-            client_id: grant.clientId,
-            account_id: grant.accountId,
-            scopes: Object.values(grant.resources).join(' ') || grant.openidScope,
-            tokens: describeCounts(grant.tokens),
-            created: grant.createdAt,
-          })),
-          'no grants',
-        );
+      if (flags.json) {
+        printJson(grants);
+        return;
+      }
+      const emails = await findEmailsByIds(db, grants.map((grant) => grant.accountId));
+      printTable(
+        grants.map((grant) => ({
+          grant_id: grant.grantId,
+          client_id: grant.clientId,
+          account: emails.get(grant.accountId) ?? grant.accountId,
+          scopes: Object.values(grant.resources).join(' ') || grant.openidScope,
+          tokens: describeCounts(grant.tokens),
+          created: grant.createdAt,
+        })),
+        'no grants',
+      );
     });
 }

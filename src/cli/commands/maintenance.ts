@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { migrateToLatest, rollbackAll, runSeeds } from '../../db/migrate.ts';
+import { migrateToLatest, rollbackAll, rollbackOne, runSeeds } from '../../db/migrate.ts';
 import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
 import { purgeExpired } from '../../storage/janitor.ts';
 import { cliContext, CliError } from '../context.ts';
@@ -37,11 +37,12 @@ export function registerMaintenanceCommands(program: Command): void {
     });
   database
     .command('rollback')
-    .description('revert every migration (drops all data)')
-    .requiredOption('--yes', 'confirm that all data will be dropped')
-    .action(async () => {
+    .description('revert the newest migration (its data is dropped); --all: every migration (all data is dropped)')
+    .option('--all', 'revert every migration')
+    .requiredOption('--yes', 'confirm that the reverted migrations\' data will be dropped')
+    .action(async (options: { all?: boolean }) => {
       const { db } = await cliContext({ migrate: false });
-      const reverted = await rollbackAll(db);
+      const reverted = options.all ? await rollbackAll(db) : await rollbackOne(db);
       printLine(reverted.length ? `reverted ${reverted.join(', ')}` : 'nothing to revert');
     });
 }

@@ -1,21 +1,25 @@
 import type { Command } from 'commander';
-import { findAccountByIdOrEmail } from '../../accounts/account_store.ts';
+import { type Account, findAccountByIdOrEmail } from '../../accounts/account_store.ts';
 import type { Database } from '../../db/connect.ts';
 import { cliContext, CliError } from '../context.ts';
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
 import { requireKnownClient } from './clients.ts';
 
-export async function resolveAccountId(db: Database, idOrEmail: string): Promise<string> {
+export async function resolveAccount(db: Database, idOrEmail: string): Promise<Account> {
   const account = await findAccountByIdOrEmail(db, idOrEmail);
   if (!account) throw new CliError(`no account ${JSON.stringify(idOrEmail)}`);
-  return account.id;
+  return account;
 }
 
-function collect(value: string, previous: string[] = []): string[] {
+export async function resolveAccountId(db: Database, idOrEmail: string): Promise<string> {
+  return (await resolveAccount(db, idOrEmail)).id;
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function revocationFlags(command: Command): Command {
+export function revocationFlags(command: Command): Command {
   return command
     .option('--dry-run', 'report what would be revoked, change nothing')
     .option('--json', 'print one JSON object: action, target, counts by model')
@@ -28,14 +32,14 @@ export function registerRevokeCommands(program: Command): void {
   revocationFlags(revoke.command('token <tokenOrJti>').description('revoke a token and the grant it belongs to')).action(
     async (token: string, flags: RevokeFlags) => {
       const { revocation } = await cliContext();
-      printOutcome(await withProgress(flags, (options) => revocation.revokeToken(token, options)), flags);
+      printOutcome(await withProgress(flags, (options) => revocation.revokeToken(token, { ...options, requireTarget: true })), flags);
     },
   );
 
   revocationFlags(revoke.command('grant <grantId>').description("revoke one grant: a user's access to one client")).action(
     async (grantId: string, flags: RevokeFlags) => {
       const { revocation } = await cliContext();
-      printOutcome(await withProgress(flags, (options) => revocation.revokeGrant(grantId, options)), flags);
+      printOutcome(await withProgress(flags, (options) => revocation.revokeGrant(grantId, { ...options, requireTarget: true })), flags);
     },
   );
 
@@ -58,11 +62,12 @@ export function registerRevokeCommands(program: Command): void {
       .option('--client <clientId>', 'only this client'),
   ).action(async (idOrEmail: string, flags: RevokeFlags & { client?: string }) => {
     const { db, revocation } = await cliContext();
-    const accountId = await resolveAccountId(db, idOrEmail);
+    const account = await resolveAccount(db, idOrEmail);
     if (flags.client !== undefined) await requireKnownClient(flags.client);
     printOutcome(
-      await withProgress(flags, (options) => revocation.revokeAccount(accountId, { ...options, clientId: flags.client })),
+      await withProgress(flags, (options) => revocation.revokeAccount(account.id, { ...options, clientId: flags.client })),
       flags,
+      account.email,
     );
   });
 }
