@@ -7,7 +7,7 @@ import type { Context, Next } from 'koa';
 import { z } from 'zod';
 import { findAccountByIdOrEmail } from '../accounts/account_store.ts';
 import type { Database } from '../db/connect.ts';
-import type { RevocationOptions, RevocationService } from '../revocation/revocation_service.ts';
+import { type RevocationOptions, type RevocationService, RevocationTargetNotFound } from '../revocation/revocation_service.ts';
 import { listAudit } from '../storage/audit_store.ts';
 import { findClient, isClientDisabled, isKnownClientId, listClients } from '../storage/client_store.ts';
 import { listGrants } from '../storage/grant_store.ts';
@@ -67,11 +67,13 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
       const failure =
         error instanceof AdminError
           ? error
-          : error instanceof VerificationUnavailable
-            ? new AdminError(503, 'temporarily_unavailable', 'the authorization store is unavailable, try again')
-            : typeof (error as { status?: unknown }).status === 'number' && (error as { status: number }).status < 500
-              ? new AdminError((error as { status: number }).status, 'invalid_request', (error as Error).message)
-              : undefined;
+          : error instanceof RevocationTargetNotFound
+            ? new AdminError(404, 'not_found', error.message)
+            : error instanceof VerificationUnavailable
+              ? new AdminError(503, 'temporarily_unavailable', 'the authorization store is unavailable, try again')
+              : typeof (error as { status?: unknown }).status === 'number' && (error as { status: number }).status < 500
+                ? new AdminError((error as { status: number }).status, 'invalid_request', (error as Error).message)
+                : undefined;
       if (!failure) throw error;
       ctx.status = failure.status;
       ctx.body = { error: failure.code, error_description: failure.message };
@@ -180,7 +182,7 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
 
   router.post('/grants/:grantId/revoke', json, async (ctx) => {
     const { grantId } = ctx.params as { grantId: string };
-    ctx.body = await revocation.revokeGrant(grantId, options(ctx, parse(bodies.revoke, ctx.request.body)));
+    ctx.body = await revocation.revokeGrant(grantId, { ...options(ctx, parse(bodies.revoke, ctx.request.body)), requireTarget: true });
   });
 
   router.post('/accounts/:account/revoke', json, async (ctx) => {
@@ -189,9 +191,22 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
     ctx.body = await revocation.revokeAccount(await accountId(account), { ...options(ctx, body), clientId: body.client_id });
   });
 
+  // The account lifecycle, as `portcullis users disable|enable|delete`.
+  for (const [method, path, operation] of [
+    ['post', '/accounts/:account/disable', 'disableAccount'],
+    ['post', '/accounts/:account/enable', 'enableAccount'],
+    ['delete', '/accounts/:account', 'deleteAccount'],
+  ] as const) {
+    router[method](path, json, async (ctx) => {
+      const { account } = ctx.params as { account: string };
+      const body = parse(bodies.revoke, ctx.request.body);
+      ctx.body = await revocation[operation](await accountId(account), options(ctx, body));
+    });
+  }
+
   router.post('/tokens/revoke', json, async (ctx) => {
     const body = parse(bodies.revokeToken, ctx.request.body);
-    ctx.body = await revocation.revokeToken(body.token, options(ctx, body));
+    ctx.body = await revocation.revokeToken(body.token, { ...options(ctx, body), requireTarget: true });
   });
 
   router.get('/audit', async (ctx) => {

@@ -43,11 +43,12 @@ const revocationResponses = {
   400: { description: 'invalid request', content: { 'application/json': { schema: error } } },
   401: { description: 'missing, invalid, expired or revoked token' },
   403: { description: 'the token lacks the admin scope' },
-  404: { description: 'unknown client or account', content: { 'application/json': { schema: error } } },
+  404: { description: 'unknown client, account, grant or token', content: { 'application/json': { schema: error } } },
   503: { description: 'the database is unavailable' },
 };
 
 const clientId = { name: 'clientId', in: 'path', required: true, schema: { type: 'string' } };
+const account = { name: 'account', in: 'path', required: true, schema: { type: 'string' }, description: 'id or email' };
 
 export function adminOpenApi(resource: string): Record<string, unknown> {
   return {
@@ -116,10 +117,30 @@ export function adminOpenApi(resource: string): Record<string, unknown> {
         post: { summary: "Revoke one grant (a user's access to one client)", requestBody: body({}), responses: revocationResponses },
       },
       '/admin/accounts/{account}/revoke': {
-        parameters: [{ name: 'account', in: 'path', required: true, schema: { type: 'string' }, description: 'id or email' }],
+        parameters: [account],
         post: {
           summary: "Revoke an account's grants: every client (and end its sessions), or only `client_id`",
           requestBody: body({ client_id: { type: 'string' } }),
+          responses: revocationResponses,
+        },
+      },
+      '/admin/accounts/{account}/disable': {
+        parameters: [account],
+        post: {
+          summary: 'Revoke everything the account holds, end its sessions and refuse its sign-in until enabled',
+          requestBody: body({}),
+          responses: revocationResponses,
+        },
+      },
+      '/admin/accounts/{account}/enable': {
+        parameters: [account],
+        post: { summary: 'Let a disabled account sign in again', requestBody: body({}), responses: revocationResponses },
+      },
+      '/admin/accounts/{account}': {
+        parameters: [account],
+        delete: {
+          summary: "Revoke everything, then erase the account's personal data (its row: email, password hash; its notes)",
+          requestBody: body({}),
           responses: revocationResponses,
         },
       },
