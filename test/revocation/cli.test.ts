@@ -135,7 +135,9 @@ describe('revocation CLI', () => {
     });
   });
 
-  describe('as a child process on an on-disk embedded database', () => {
+  describe('as a child process on an on-disk embedded database', function () {
+    // Each child opens the embedded database anew: seconds per run on a busy machine.
+    this.timeout(240_000);
     let dataDir: string;
 
     before(async () => {

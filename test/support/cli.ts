@@ -42,7 +42,7 @@ export async function runCliChild(argv: string[], env: Record<string, string>, i
     const child = execFile(
       resolve('node_modules/.bin/node'),
       ['src/cli/main.ts', ...argv],
-      { env: { ...environment, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env }, timeout: 30_000 },
+      { env: { ...environment, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env }, timeout: 120_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : -1) : 0;
         done({ code, stdout, stderr });
