@@ -1,6 +1,7 @@
 // The only place that revokes. Every path — /revoke, reuse detection, RFC 7592 DELETE, an admin
 // script's Grant.destroy(), the CLI, the admin API, the account pages — ends here, so the cascades
-// agree and each revocation is audited once, in the transaction that performs it.
+// agree and each revocation is audited once, in the transaction that performs it. The operator
+// operations that revoke (disabling or deleting a client or an account) live here for the same reason.
 import type { Knex } from 'knex';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';

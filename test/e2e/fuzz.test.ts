@@ -257,6 +257,9 @@ describe('fuzzing every surface with hostile input (fast-check)', function () {
       ['GET', '/admin/grants'],
       ['POST', '/admin/grants/:x/revoke'],
       ['POST', '/admin/accounts/:x/revoke'],
+      ['POST', '/admin/accounts/:x/disable'],
+      ['POST', '/admin/accounts/:x/enable'],
+      ['DELETE', '/admin/accounts/:x'],
       ['POST', '/admin/tokens/revoke'],
       ['GET', '/admin/audit'],
     );
@@ -309,6 +312,9 @@ describe('fuzzing every surface with hostile input (fast-check)', function () {
     const commands = fc.constantFrom(
       ['users', 'add'],
       ['users', 'list'],
+      ['users', 'disable'],
+      ['users', 'enable'],
+      ['users', 'delete'],
       ['clients', 'list'],
       ['clients', 'show'],
       ['clients', 'disable'],
