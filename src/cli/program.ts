@@ -11,6 +11,7 @@ import { registerMaintenanceCommands } from './commands/maintenance.ts';
 import { registerRevokeCommands } from './commands/revoke.ts';
 import { registerUserCommands } from './commands/users.ts';
 import { type CliContext, CliError, closeCliContext, provideCliContext } from './context.ts';
+import { OperatorTargetNotFound } from '../revocation/operator_operations.ts';
 
 export function buildProgram(): Command {
   const program = new Command('portcullis')
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-const READABLE_ERRORS = [CliError, ConfigError, AccountInputError];
+const READABLE_ERRORS = [CliError, ConfigError, AccountInputError, OperatorTargetNotFound];
 
 /** One line for the operator: never the SQL knex puts in front of a driver message. */
 function describeFailure(error: unknown): string {

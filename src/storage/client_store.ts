@@ -52,10 +52,10 @@ export async function findClient(db: Database, clientId: string): Promise<Client
 
 /**
  * Whether an operator may address this client id: a registered client must exist; a Client ID
- * Metadata Document client (its id is an https URL) is never stored, so any URL counts.
+ * Metadata Document client (its id is an https URL) is never stored, so any https URL counts.
  */
 export async function isKnownClientId(db: Database, clientId: string): Promise<boolean> {
-  return URL.canParse(clientId) || (await findClient(db, clientId)) !== undefined;
+  return URL.parse(clientId)?.protocol === 'https:' || (await findClient(db, clientId)) !== undefined;
 }
 
 export async function isClientDisabled(db: Database | Knex.Transaction, clientId: string): Promise<boolean> {

@@ -2,16 +2,10 @@ import type { Command } from 'commander';
 import { adminResource, createOperatorClient } from '../../admin/operator_clients.ts';
 import { createAdapterFactory } from '../../adapter/knex_adapter.ts';
 import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
-import { findClient, isClientDisabled, isKnownClientId, listClients } from '../../storage/client_store.ts';
-import { listGrants } from '../../storage/grant_store.ts';
-import { cliContext, CliError } from '../context.ts';
+import { listClients } from '../../storage/client_store.ts';
+import { cliContext, cliOperations } from '../context.ts';
 import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
-
-export async function requireKnownClient(clientId: string): Promise<void> {
-  const { db } = await cliContext();
-  if (!(await isKnownClientId(db, clientId))) throw new CliError(`no client ${JSON.stringify(clientId)}`);
-}
 
 export function registerClientCommands(program: Command): void {
   const clients = program.command('clients').description('inspect and manage registered OAuth clients');
@@ -61,11 +55,7 @@ export function registerClientCommands(program: Command): void {
     .description('a client, whether it is disabled, and its grants')
     .option('--json', 'print JSON')
     .action(async (clientId: string, options: OutputOptions) => {
-      const { db } = await cliContext();
-      const client = await findClient(db, clientId);
-      const disabled = await isClientDisabled(db, clientId);
-      if (!client && !disabled) throw new CliError(`no client ${JSON.stringify(clientId)}`);
-      const grants = await listGrants(db, { clientId });
+      const { client, disabled, grants } = await (await cliOperations()).showClient(clientId);
       if (options.json) {
         printJson({ client, disabled, grants });
         return;
@@ -89,9 +79,8 @@ export function registerClientCommands(program: Command): void {
       .option('--json', 'print JSON')
       .option('--reason <text>', 'why (kept in the audit trail)')
       .action(async (clientId: string, flags: RevokeFlags) => {
-        const { revocation } = await cliContext();
-        if (mutation.run !== 'enableClient') await requireKnownClient(clientId);
-        printOutcome(await withProgress(flags, (options) => revocation[mutation.run](clientId, options)), flags);
+        const operations = await cliOperations();
+        printOutcome(await withProgress(flags, (options) => operations[mutation.run](clientId, options)), flags);
       });
   }
 }
