@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { adminResource, createOperatorClient } from '../../admin/operator_clients.ts';
+import { createResourceServerClient } from '../../admin/resource_server_clients.ts';
 import { createAdapterFactory } from '../../adapter/knex_adapter.ts';
 import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
+import { sameResource } from '../../provider/scopes.ts';
 import { listClients } from '../../storage/client_store.ts';
-import { cliContext, cliOperations } from '../context.ts';
+import { cliContext, CliError, cliOperations } from '../context.ts';
 import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
 
@@ -48,6 +50,30 @@ export function registerClientCommands(program: Command): void {
       printLine(`client_secret: ${credentials.clientSecret}   (shown once: store it now)`);
       printLine(`get a token:   curl -u '${credentials.clientId}:<secret>' -d grant_type=client_credentials \\`);
       printLine(`                 -d scope=admin -d resource=${resource} ${config.issuer}/token`);
+    });
+
+  clients
+    .command('create-resource-server <resource>')
+    .description('create the client a resource server introspects tokens of <resource> with; prints its secret once')
+    .option('--name <name>', 'a name for operators', 'resource server')
+    .option('--json', 'print JSON: resource, client_id, client_secret')
+    .action(async (resource: string, options: OutputOptions & { name: string }) => {
+      const { db, config, revocation } = await cliContext();
+      // Tokens are issued for one resource today (MCP_RESOURCE): a client for any other could never introspect.
+      if (!sameResource(resource, config.resource)) {
+        throw new CliError(`unknown resource ${JSON.stringify(resource)}: this server issues tokens for ${config.resource}`);
+      }
+      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation })('Client');
+      const credentials = await createResourceServerClient(db, adapter, config.resource, options.name);
+      if (options.json) {
+        printJson({ resource: credentials.resource, client_id: credentials.clientId, client_secret: credentials.clientSecret });
+        return;
+      }
+      printLine(`resource:      ${credentials.resource}`);
+      printLine(`client_id:     ${credentials.clientId}`);
+      printLine(`client_secret: ${credentials.clientSecret}   (shown once: store it now)`);
+      printLine(`for the MCP server: MCP_TOKEN_VALIDATION=introspection MCP_INTROSPECTION_CLIENT_ID=${credentials.clientId} \\`);
+      printLine(`                    MCP_INTROSPECTION_CLIENT_SECRET=<secret>`);
     });
 
   clients
