@@ -134,6 +134,16 @@ describe('a disabled client is refused everywhere, whatever its kind', function 
     });
   }
 
+  it('a deleted metadata-document client stays refused (it has no registration to lose) until enabled', async () => {
+    const { tokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl, client: { client_id: cimdClientId } });
+    const outcome = await operatorOperations(stack.db, stack.revocation).deleteClient(cimdClientId, { ...operator, reason: 'test' });
+    expect(outcome.counts.Grant, 'its grants go').to.be.at.least(1);
+    expect((await callTool(stack.mcpUrl, tokens.access_token, 'whoami')).status).to.equal(401);
+    expect((await authorizeStatus(cimdClientId)).status, '/authorize after delete').to.equal(400);
+    await operatorOperations(stack.db, stack.revocation).enableClient(cimdClientId, operator);
+    expect((await authorizeStatus(cimdClientId)).status, '/authorize once enabled').to.equal(303);
+  });
+
   it('a disabled resource-server client is refused at /introspect', async () => {
     const { tokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl });
     const spare = await createIntrospector(stack);
