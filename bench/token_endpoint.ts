@@ -122,6 +122,7 @@ export async function tokenEndpointBench(options: TokenBenchOptions): Promise<{ 
         adapter: memoryAdapter(),
         findAccountById: (id) => findAccountById(db, id),
         isOperatorClient: (clientId) => isOperatorClient(db, clientId),
+        resourceServerResource: async () => undefined,
       }),
     );
     const memoryApp = createHttpApp({ provider: memoryProvider, db, logger, trustProxy: false });

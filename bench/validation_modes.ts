@@ -8,7 +8,7 @@ import { providerTokenVerifier } from '../src/tokens/access_token_verifier.ts';
 import { introspectionTokenVerifier } from '../src/tokens/introspection_token_verifier.ts';
 import { startMcpTestStack } from '../test/support/mcp_server.ts';
 import { registerClient } from '../test/support/oauth_flow.ts';
-import { createTestAccount } from '../test/support/server.ts';
+import { createIntrospector, createTestAccount } from '../test/support/server.ts';
 import { mintAccessToken, mintGrant } from '../test/support/tokens.ts';
 import { percentile, type Row } from './stats.ts';
 
@@ -80,13 +80,7 @@ export async function validationModesBench(options: { rate: number; seconds: num
       const grantId = await mintGrant(stack.provider, { clientId: client.client_id, accountId: account.id, resource });
       tokens.push(await mintAccessToken(stack.provider, { clientId: client.client_id, accountId: account.id, grantId, aud: resource }));
     }
-    const resourceServer = await registerClient(stack.baseUrl, {
-      client_name: 'bench resource server',
-      redirect_uris: [],
-      response_types: [],
-      grant_types: [],
-      token_endpoint_auth_method: 'client_secret_basic',
-    });
+    const resourceServer = await createIntrospector(stack);
 
     // The stateless lower bound: a JWT access token with the same claims, verified with a local key.
     const { privateKey, publicKey } = await generateKeyPair('ES256');

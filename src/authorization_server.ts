@@ -13,6 +13,9 @@ import { createRevocationService, type RevocationService } from './revocation/re
 import { adminRoutes } from './admin/admin_routes.ts';
 import { adminResource } from './admin/operator_clients.ts';
 import { isOperatorClient } from './storage/operator_store.ts';
+import { isClientDisabled } from './storage/client_store.ts';
+import { resourceServerResource } from './storage/resource_server_store.ts';
+import { refuseDisabledClients } from './provider/disabled_clients.ts';
 import { operatorTokenVerifier } from './tokens/operator_token_verifier.ts';
 import { grantUseRecorder } from './tokens/grant_use.ts';
 import { accountRoutes } from './http/account_routes.ts';
@@ -38,9 +41,11 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
       adapter: adapterFor,
       findAccountById: (id) => findAccountById(db, id),
       isOperatorClient: (clientId) => isOperatorClient(db, clientId),
+      resourceServerResource: (clientId) => resourceServerResource(db, clientId),
     }),
   );
   provider.proxy = config.trustProxy;
+  refuseDisabledClients(provider, (clientId) => isClientDisabled(db, clientId));
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'provider server error'));
   // Last use of a grant, for the account pages: each access token the token endpoint issues.
   const recordGrantUse = grantUseRecorder(db, logger);

@@ -1,15 +1,16 @@
 // The admin API: the operators' revocation controls over HTTP. It is a resource server of our own
 // provider: callers present client-credentials tokens for `$ISSUER/admin` with scope `admin`,
-// checked by the shared token verifier. Every operation is one call into the revocation service.
+// checked by the shared token verifier. Every operation is one call into the operator operations
+// (targets checked as the CLI checks them) or the revocation service.
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { z } from 'zod';
-import { findAccountByIdOrEmail } from '../accounts/account_store.ts';
 import type { Database } from '../db/connect.ts';
+import { OperatorTargetNotFound, operatorOperations } from '../revocation/operator_operations.ts';
 import { type RevocationOptions, type RevocationService, RevocationTargetNotFound } from '../revocation/revocation_service.ts';
 import { listAudit } from '../storage/audit_store.ts';
-import { findClient, isClientDisabled, isKnownClientId, listClients } from '../storage/client_store.ts';
+import { listClients } from '../storage/client_store.ts';
 import { listGrants } from '../storage/grant_store.ts';
 import { type AccessTokenVerifier, InvalidTokenError, VerificationUnavailable } from '../tokens/access_token_verifier.ts';
 import { ADMIN_SCOPE } from './operator_clients.ts';
@@ -59,6 +60,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 export function adminRoutes({ db, revocation, verifier, resource }: AdminDependencies): Router {
   const router = new Router({ prefix: '/admin' });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
+  const operations = operatorOperations(db, revocation);
 
   async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
@@ -67,7 +69,7 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
       const failure =
         error instanceof AdminError
           ? error
-          : error instanceof RevocationTargetNotFound
+          : error instanceof OperatorTargetNotFound || error instanceof RevocationTargetNotFound
             ? new AdminError(404, 'not_found', error.message)
             : error instanceof VerificationUnavailable
               ? new AdminError(503, 'temporarily_unavailable', 'the authorization store is unavailable, try again')
@@ -113,16 +115,6 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
     return { actor: { type: 'operator', id: String(ctx.state.operator) }, reason: body.reason, dryRun: body.dry_run };
   }
 
-  async function accountId(idOrEmail: string): Promise<string> {
-    const account = await findAccountByIdOrEmail(db, idOrEmail);
-    if (!account) throw new AdminError(404, 'not_found', `no account ${JSON.stringify(idOrEmail)}`);
-    return account.id;
-  }
-
-  async function knownClient(clientId: string): Promise<void> {
-    if (!(await isKnownClientId(db, clientId))) throw new AdminError(404, 'not_found', `no client ${JSON.stringify(clientId)}`);
-  }
-
   router.use(handleErrors);
   router.get('/openapi.json', (ctx) => {
     ctx.body = adminOpenApi(resource);
@@ -135,17 +127,13 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
 
   router.get('/clients/:clientId', async (ctx) => {
     const { clientId } = ctx.params as { clientId: string };
-    const client = await findClient(db, clientId);
-    const disabled = await isClientDisabled(db, clientId);
-    if (!client && !disabled) throw new AdminError(404, 'not_found', `no client ${JSON.stringify(clientId)}`);
-    ctx.body = { client, disabled, grants: await listGrants(db, { clientId }) };
+    ctx.body = await operations.showClient(clientId);
   });
 
   router.post('/clients/:clientId/revoke', json, async (ctx) => {
     const { clientId } = ctx.params as { clientId: string };
     const body = parse(bodies.revokeClient, ctx.request.body);
-    const accountIds = await Promise.all((body.accounts ?? []).map(accountId));
-    ctx.body = await revocation.revokeClient(clientId, { ...options(ctx, body), accountIds });
+    ctx.body = await operations.revokeClient(clientId, { ...options(ctx, body), accounts: body.accounts });
   });
 
   for (const [path, operation] of [
@@ -155,16 +143,14 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
     router.post(`/clients/:clientId/${path}`, json, async (ctx) => {
       const { clientId } = ctx.params as { clientId: string };
       const body = parse(bodies.revoke, ctx.request.body);
-      if (operation === 'disableClient') await knownClient(clientId);
-      ctx.body = await revocation[operation](clientId, options(ctx, body));
+      ctx.body = await operations[operation](clientId, options(ctx, body));
     });
   }
 
   router.delete('/clients/:clientId', json, async (ctx) => {
     const { clientId } = ctx.params as { clientId: string };
     const body = parse(bodies.revoke, ctx.request.body);
-    await knownClient(clientId);
-    ctx.body = await revocation.deleteClient(clientId, options(ctx, body));
+    ctx.body = await operations.deleteClient(clientId, options(ctx, body));
   });
 
   router.get('/grants', async (ctx) => {
@@ -175,7 +161,7 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
     ctx.body = {
       grants: await listGrants(db, {
         clientId: query.client_id,
-        accountId: query.account ? await accountId(query.account) : undefined,
+        accountId: query.account ? await operations.resolveAccount(query.account) : undefined,
       }),
     };
   });
@@ -188,7 +174,7 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
   router.post('/accounts/:account/revoke', json, async (ctx) => {
     const { account } = ctx.params as { account: string };
     const body = parse(bodies.revokeAccount, ctx.request.body);
-    ctx.body = await revocation.revokeAccount(await accountId(account), { ...options(ctx, body), clientId: body.client_id });
+    ctx.body = await operations.revokeAccount(account, { ...options(ctx, body), clientId: body.client_id });
   });
 
   // The account lifecycle, as `portcullis users disable|enable|delete`.
@@ -200,7 +186,7 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
     router[method](path, json, async (ctx) => {
       const { account } = ctx.params as { account: string };
       const body = parse(bodies.revoke, ctx.request.body);
-      ctx.body = await revocation[operation](await accountId(account), options(ctx, body));
+      ctx.body = await revocation[operation](await operations.resolveAccount(account), options(ctx, body));
     });
   }
 

@@ -6,6 +6,7 @@ import { migrateToLatest } from '../db/migrate.ts';
 import { pino } from 'pino';
 import { createLogger, type Logger } from '../logger.ts';
 import { createRevocationService, type RevocationService } from '../revocation/revocation_service.ts';
+import { type OperatorOperations, operatorOperations } from '../revocation/operator_operations.ts';
 
 export interface CliContext {
   config: Config;
@@ -28,6 +29,12 @@ export async function cliContext(options: { migrate?: boolean } = {}): Promise<C
     if (options.migrate !== false) await migrateToLatest(db);
   }
   return opened.context;
+}
+
+/** The operator operations (checked targets, then the revocation service) over this run's context. */
+export async function cliOperations(): Promise<OperatorOperations> {
+  const { db, revocation } = await cliContext();
+  return operatorOperations(db, revocation);
 }
 
 /** Runs the next commands over services the caller already holds (a migrated database it keeps open). */

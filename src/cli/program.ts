@@ -13,6 +13,7 @@ import { registerRevokeCommands } from './commands/revoke.ts';
 import { registerUserCommands } from './commands/users.ts';
 import { type CliContext, CliError, closeCliContext, provideCliContext } from './context.ts';
 import { packageVersion } from '../package_version.ts';
+import { OperatorTargetNotFound } from '../revocation/operator_operations.ts';
 
 export function buildProgram(): Command {
   const program = new Command('portcullis')
@@ -30,7 +31,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-const READABLE_ERRORS = [CliError, ConfigError, AccountInputError, RevocationTargetNotFound];
+const READABLE_ERRORS = [CliError, ConfigError, AccountInputError, RevocationTargetNotFound, OperatorTargetNotFound];
 
 /** One line for the operator: never the SQL knex puts in front of a driver message. */
 function describeFailure(error: unknown): string {

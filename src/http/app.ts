@@ -7,6 +7,7 @@ import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { assetRoutes } from './asset_routes.ts';
 import { bodyLimit } from './body_limit.ts';
+import { canonicalPaths, providerTable, routerTable } from './canonical_path.ts';
 import { errorBoundary, rememberServerError } from './error_boundary.ts';
 import { healthRoutes } from './health_routes.ts';
 import { interactionRoutes } from './interaction_routes.ts';
@@ -46,8 +47,11 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [], 
   app.use(errorBoundary(logger));
   // The provider renders its own errors; the boundary needs to see why (database down: 503).
   provider.on('server_error', rememberServerError);
+  const ourRouters = [healthRoutes(db), metricsRoutes(), assetRoutes(), interactionRoutes({ provider, db, logins: rateLimits && loginLimiter(db, rateLimits) }), ...routers];
+  // Before every guard that reads the path: each route is reachable under one spelling only.
+  app.use(canonicalPaths([...ourRouters.map(routerTable), providerTable(provider)]));
   if (rateLimits) app.use(requestRateLimits(db, rateLimits));
-  for (const router of [healthRoutes(db), metricsRoutes(), assetRoutes(), interactionRoutes({ provider, db, logins: rateLimits && loginLimiter(db, rateLimits) }), ...routers]) {
+  for (const router of ourRouters) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -12,6 +12,7 @@ import type { AccessTokenVerifier } from '../tokens/access_token_verifier.ts';
 import { authenticate, requireToolScopes } from './bearer_auth.ts';
 import { metadataPaths, metadataUrl, protectedResourceMetadata } from './resource_metadata.ts';
 import { createMcpServer } from './tools.ts';
+import { canonicalPaths, routerTable } from '../http/canonical_path.ts';
 import { healthRoutes } from '../http/health_routes.ts';
 import { metricsRoutes, observePool, requestMetrics } from '../observability/metrics.ts';
 import { requestLogging } from '../observability/request_context.ts';
@@ -95,7 +96,8 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
     ctx.body = { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null };
   });
 
-  for (const operational of [healthRoutes(db), metricsRoutes()]) app.use(operational.routes());
-  app.use(router.routes());
+  const routers = [healthRoutes(db), metricsRoutes(), router];
+  app.use(canonicalPaths(routers.map(routerTable)));
+  for (const routes of routers) app.use(routes.routes());
   return app;
 }

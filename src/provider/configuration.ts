@@ -20,10 +20,12 @@ export interface ConfigurationDependencies {
   adapter: NonNullable<Configuration['adapter']>;
   findAccountById: (id: string) => Promise<Account | undefined>;
   isOperatorClient: (clientId: string) => Promise<boolean>;
+  /** The resource a resource-server client may introspect tokens of (undefined: not one). */
+  resourceServerResource: (clientId: string) => Promise<string | undefined>;
 }
 
 export function providerConfiguration(dependencies: ConfigurationDependencies): Configuration {
-  const { config, keys, adapter, findAccountById, isOperatorClient } = dependencies;
+  const { config, keys, adapter, findAccountById, isOperatorClient, resourceServerResource } = dependencies;
   const admin = adminResource(config.issuer);
   const resourceScope = Object.keys(MCP_SCOPES).join(' ');
 
@@ -80,9 +82,21 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
       },
       introspection: {
         enabled: true,
-        // Public clients may introspect their own tokens only.
-        allowedPolicy: async (ctx, client, token) =>
-          !(client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client?.clientId),
+        // Introspection is for resource servers (RFC 7662 §2.1): only a client the CLI designated as
+        // one (`clients create-resource-server`), only access tokens issued for its resource. Anything
+        // else is `active: false`, so no client learns whether another's token is live.
+        allowedPolicy: async (ctx, client, token) => {
+          if (token.kind !== 'AccessToken' || typeof token.aud !== 'string') return false;
+          const resource = await resourceServerResource(client.clientId);
+          if (resource === undefined || !sameResource(token.aud, resource)) return false;
+          // The token's client must still exist (not deleted, not disabled); the library reads it
+          // next without checking (lib/actions/introspection.js) and would answer server_error.
+          const tokenClient = await ctx.oidc.provider.Client.find(token.clientId!).catch((error: unknown) => {
+            if (error instanceof errors.OIDCProviderError) return undefined;
+            throw error;
+          });
+          return tokenClient !== undefined;
+        },
       },
       registration: {
         enabled: true,
@@ -99,7 +113,13 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
         defaultResource: async (_ctx, client) =>
           (await isOperatorClient(client.clientId)) ? admin : config.resource,
         useGrantedResource: () => true,
-        getResourceServerInfo: async (_ctx, indicator, client) => {
+        getResourceServerInfo: async (ctx, indicator, client) => {
+          // Every token request resolves a resource (defaultResource always names one), so this is
+          // where client credentials are kept to operator clients: never a public, registered or
+          // metadata-document client, whatever grant_types it declared.
+          if (ctx.oidc.params?.grant_type === 'client_credentials' && !(await isOperatorClient(client.clientId))) {
+            throw new errors.UnauthorizedClient('only operator clients may use the client_credentials grant');
+          }
           if (sameResource(indicator, admin)) {
             if (!(await isOperatorClient(client.clientId))) {
               throw new errors.InvalidTarget('only operator clients may request the admin API');

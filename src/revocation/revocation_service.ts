@@ -8,7 +8,7 @@ import type { Logger } from '../logger.ts';
 import { deleteAccountRow, markAccountDisabled, markAccountEnabled } from '../accounts/account_store.ts';
 import { deleteNotesOf } from '../notes/note_store.ts';
 import { type Actor, recordAudit } from '../storage/audit_store.ts';
-import { markClientDisabled, markClientEnabled } from '../storage/client_store.ts';
+import { isMetadataDocumentClientId, markClientDisabled, markClientEnabled } from '../storage/client_store.ts';
 import {
   deleteAccountRecords,
   deleteClientData,
@@ -166,7 +166,13 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
     },
 
     deleteClient(clientId, options) {
-      return run('delete_client', { clientId }, options, (trx) => deleteClientData(trx, clientId, batching(options)));
+      return run('delete_client', { clientId }, options, async (trx) => {
+        const counts = await deleteClientData(trx, clientId, batching(options));
+        // A metadata-document client has no registration to delete: it would be back at its next
+        // request. Deleted, it stays refused like a disabled one (until `clients enable`).
+        if (isMetadataDocumentClientId(clientId)) await markClientDisabled(trx, clientId, options.reason ?? 'deleted');
+        return counts;
+      });
     },
 
     disableClient(clientId, options) {

@@ -50,12 +50,17 @@ export async function findClient(db: Database, clientId: string): Promise<Client
   return row ? toSummary(row) : undefined;
 }
 
+/** A Client ID Metadata Document client's id is an https URL; registered and operator ids never are. */
+export function isMetadataDocumentClientId(clientId: string): boolean {
+  return URL.parse(clientId)?.protocol === 'https:';
+}
+
 /**
  * Whether an operator may address this client id: a registered client must exist; a Client ID
- * Metadata Document client (its id is an https URL) is never stored, so any URL counts.
+ * Metadata Document client is never stored, so any https URL counts.
  */
 export async function isKnownClientId(db: Database, clientId: string): Promise<boolean> {
-  return URL.canParse(clientId) || (await findClient(db, clientId)) !== undefined;
+  return isMetadataDocumentClientId(clientId) || (await findClient(db, clientId)) !== undefined;
 }
 
 export async function isClientDisabled(db: Database | Knex.Transaction, clientId: string): Promise<boolean> {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { createOperatorClient, adminResource } from '../../src/admin/operator_clients.ts';
 import { connectClient, introspect, postForm, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
-import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
 describe('admin API', () => {
   let server: TestServer;
@@ -28,7 +28,7 @@ describe('admin API', () => {
     const clients = server.adapterFor('Client');
     const credentials = await createOperatorClient(server.db, clients, 'ops');
     operator = { client_id: credentials.clientId, client_secret: credentials.clientSecret };
-    observer = await registerClient(server.baseUrl, { token_endpoint_auth_method: 'client_secret_basic', client_name: 'observer' });
+    observer = await createIntrospector(server);
   });
   after(() => server.close());
 
@@ -61,7 +61,7 @@ describe('admin API', () => {
       resource: adminResource(server.baseUrl),
     });
     expect(refused.status).to.equal(400);
-    expect(refused.body.error).to.equal('invalid_target');
+    expect(refused.body.error).to.equal('unauthorized_client');
   });
 
   it("revokes two of a client's three users; the third keeps working", async () => {

@@ -16,8 +16,8 @@ import { createRevocationService } from '../../src/revocation/revocation_service
 import { recordServerIssuer } from '../../src/storage/server_settings_store.ts';
 import { expectOneLineError, runCliChild, runCliInProcess } from '../support/cli.ts';
 import { connectClient, introspect, refresh, registerClient } from '../support/oauth_flow.ts';
-import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
-import { countRows, CONFIDENTIAL, lost, mintGrant, nonZero } from '../revocation/helpers.ts';
+import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { countRows, lost, mintGrant, nonZero } from '../revocation/helpers.ts';
 
 const auditRows = async (db: Database) => Number((await db('revocation_audit').count({ n: '*' }))[0]!.n);
 
@@ -63,7 +63,7 @@ describe('operator CLI', () => {
       expectOneLineError(await cli('revoke', 'token', 'not-a-token'), /no such token/);
       expect(await auditRows(server.db)).to.equal(before);
       // RFC 7009: a client revoking an unknown token still gets 200.
-      const client = await registerClient(server.baseUrl, CONFIDENTIAL);
+      const client = await registerClient(server.baseUrl, { token_endpoint_auth_method: 'client_secret_basic' });
       const answer = await fetch(`${server.baseUrl}/revoke`, {
         method: 'POST',
         headers: {
@@ -122,7 +122,7 @@ describe('operator CLI', () => {
     it('users disable revokes everything the account holds, refuses its sign-in, is audited; users enable lets it back in', async () => {
       const account = await createTestAccount(server.db, 'disable');
       const { client, tokens } = await connectClient(server.baseUrl, { email: account.email, password: TEST_PASSWORD }, { resource });
-      const observer = await registerClient(server.baseUrl, CONFIDENTIAL);
+      const observer = await createIntrospector(server);
       const held = await countRows(server.db, { accountId: account.id });
       expect(held.Grant).to.equal(1);
       expect(held.Session).to.equal(1);

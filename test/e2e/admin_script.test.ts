@@ -7,11 +7,10 @@ import {
   exchangeCode,
   introspect,
   refresh,
-  registerClient,
   type RegisteredClient,
   type TokenSet,
 } from '../support/oauth_flow.ts';
-import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
 describe('admin-script Grant.destroy() and RFC 7592 client DELETE', () => {
   let server: TestServer;
@@ -23,7 +22,7 @@ describe('admin-script Grant.destroy() and RFC 7592 client DELETE', () => {
     server = await startTestServer();
     resource = server.config.resource;
     account = { email: (await createTestAccount(server.db)).email, password: TEST_PASSWORD };
-    observer = await registerClient(server.baseUrl, { token_endpoint_auth_method: 'client_secret_basic', client_name: 'Observer' });
+    observer = await createIntrospector(server);
   });
   after(() => server.close());
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 import {
   authorize,
   connectClient,
@@ -8,6 +8,7 @@ import {
   refresh,
   registerClient,
   revoke,
+  type RegisteredClient,
   type TokenSet,
 } from '../support/oauth_flow.ts';
 
@@ -15,10 +16,13 @@ describe('authorization code flow over HTTP', () => {
   let server: TestServer;
   let account: { email: string; password: string; id: string };
   let resource: string;
+  /** The MCP resource server's introspecting client: the only kind /introspect answers. */
+  let resourceServer: RegisteredClient;
 
   before(async () => {
     server = await startTestServer();
     resource = server.config.resource;
+    resourceServer = await createIntrospector(server);
     const created = await createTestAccount(server.db);
     account = { ...created, password: TEST_PASSWORD };
   });
@@ -30,7 +34,7 @@ describe('authorization code flow over HTTP', () => {
     expect(tokens.expires_in).to.be.within(590, 600);
     expect(tokens.refresh_token).to.be.a('string');
     expect(tokens.scope).to.equal('mcp:read mcp:write');
-    const active = await introspect(server.baseUrl, client, tokens.access_token);
+    const active = await introspect(server.baseUrl, resourceServer, tokens.access_token);
     expect(active.body).to.include({ active: true, client_id: client.client_id, sub: account.id, aud: resource });
   });
 
@@ -45,8 +49,8 @@ describe('authorization code flow over HTTP', () => {
     expect(reuse.status).to.equal(400);
     expect(reuse.body.error).to.equal('invalid_grant');
 
-    for (const token of [rotated.access_token, rotated.refresh_token!, tokens.access_token]) {
-      expect((await introspect(server.baseUrl, client, token)).body.active).to.equal(false);
+    for (const token of [rotated.access_token, tokens.access_token]) {
+      expect((await introspect(server.baseUrl, resourceServer, token)).body.active).to.equal(false);
     }
     expect((await refresh(server.baseUrl, client, rotated.refresh_token!)).body.error).to.equal('invalid_grant');
   });
@@ -55,7 +59,7 @@ describe('authorization code flow over HTTP', () => {
     const { client, tokens } = await connectClient(server.baseUrl, account, { resource });
     const revoked = await revoke(server.baseUrl, client, tokens.refresh_token!, 'refresh_token');
     expect(revoked.status).to.equal(200);
-    expect((await introspect(server.baseUrl, client, tokens.access_token)).body.active).to.equal(false);
+    expect((await introspect(server.baseUrl, resourceServer, tokens.access_token)).body.active).to.equal(false);
     expect((await refresh(server.baseUrl, client, tokens.refresh_token!)).body.error).to.equal('invalid_grant');
   });
 

@@ -14,9 +14,8 @@ import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { Database } from '../../src/db/connect.ts';
 import { postgresUrl, type TestDatabase } from '../support/database.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
-import { connectClient, introspect, refresh, registerClient, revoke, type RegisteredClient, type TokenSet } from '../support/oauth_flow.ts';
-import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
-import { CONFIDENTIAL } from '../revocation/helpers.ts';
+import { connectClient, introspect, refresh, revoke, type RegisteredClient, type TokenSet } from '../support/oauth_flow.ts';
+import { createIntrospector, createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
 const run = promisify(execFile);
 
@@ -42,7 +41,7 @@ function wholeDatabase(name: string): TestDatabase {
   let source: McpTestStack;
   let restored: McpTestStack | undefined;
   let sourceServing = false;
-  let observer: RegisteredClient;
+  let observer: { client_id: string; client_secret: string };
   let account: { id: string; email: string };
   let kept: { client: RegisteredClient; tokens: TokenSet };
   let revoked: { client: RegisteredClient; tokens: TokenSet };
@@ -56,7 +55,7 @@ function wholeDatabase(name: string): TestDatabase {
     await migrateToLatest(database.db);
     source = await startMcpTestStack({ database });
     sourceServing = true;
-    observer = await registerClient(source.baseUrl, { ...CONFIDENTIAL, client_name: 'observer' });
+    observer = await createIntrospector(source);
     account = await createTestAccount(source.db, 'backup');
     const credentials = { email: account.email, password: TEST_PASSWORD };
     kept = await connectClient(source.baseUrl, credentials, { resource: source.mcpUrl });

@@ -13,7 +13,7 @@ import {
   type RegisteredClient,
   type TokenSet,
 } from '../support/oauth_flow.ts';
-import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
 const PARALLEL = 20;
 const ROUNDS = Number(process.env.CONCURRENCY_ROUNDS ?? 3);
@@ -28,7 +28,7 @@ describe('concurrent reuse of a refresh token or an authorization code', () => {
     server = await startTestServer();
     resource = server.config.resource;
     account = { email: (await createTestAccount(server.db)).email, password: TEST_PASSWORD };
-    observer = await registerClient(server.baseUrl, { token_endpoint_auth_method: 'client_secret_basic' });
+    observer = await createIntrospector(server);
   });
   after(() => server.close());
 

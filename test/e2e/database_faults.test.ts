@@ -11,7 +11,7 @@ import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_s
 import { connectClient, postForm, registerClient, type RegisteredClient, REDIRECT_URI, type TokenSet } from '../support/oauth_flow.ts';
 import { createProxiedDatabase, type ProxiedDatabase } from '../support/proxied_database.ts';
 import { postgresUrl } from '../support/database.ts';
-import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
+import { createIntrospector, createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
 type Phase = 'up' | 'cutting' | 'down' | 'recovering' | 'recovered' | 'stalled';
 
@@ -46,7 +46,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     database = await createProxiedDatabase();
     stack = await startMcpTestStack({ database });
     account = { email: (await createTestAccount(stack.db)).email, password: TEST_PASSWORD };
-    observer = await registerClient(stack.baseUrl, { token_endpoint_auth_method: 'client_secret_basic' });
+    observer = await createIntrospector(stack);
   });
   after(async () => {
     process.off('unhandledRejection', onCrash);

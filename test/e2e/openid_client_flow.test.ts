@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import * as client from 'openid-client';
 import { followAuthorization, REDIRECT_URI } from '../support/oauth_flow.ts';
-import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
 describe('authorization code flow driven by openid-client', () => {
   let server: TestServer;
@@ -83,7 +83,12 @@ describe('authorization code flow driven by openid-client', () => {
       expect(tokens.scope).to.equal('mcp:read mcp:write');
       expect(tokens.expiresIn()).to.be.within(1, 600);
 
-      const introspected = await client.tokenIntrospection(config, tokens.access_token);
+      // Introspection is the resource server's (its own confidential client), not the app's.
+      const introspector = await createIntrospector(server);
+      const resourceServer = new client.Configuration(config.serverMetadata(), introspector.client_id, introspector.client_secret);
+      client.allowInsecureRequests(resourceServer);
+      expect((await client.tokenIntrospection(config, tokens.access_token)).active, 'the app itself learns nothing').to.equal(false);
+      const introspected = await client.tokenIntrospection(resourceServer, tokens.access_token);
       expect(introspected).to.include({ active: true, client_id: registered.client_id, sub: account.id, aud: resource });
 
       const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
@@ -92,12 +97,12 @@ describe('authorization code flow driven by openid-client', () => {
       if (kind.metadata.token_endpoint_auth_method === 'none') {
         expect(refreshed.refresh_token, 'public clients rotate').to.be.a('string').and.not.equal(tokens.refresh_token);
       }
-      expect((await client.tokenIntrospection(config, refreshed.access_token)).active).to.equal(true);
+      expect((await client.tokenIntrospection(resourceServer, refreshed.access_token)).active).to.equal(true);
 
       await client.tokenRevocation(config, latestRefresh, { token_type_hint: 'refresh_token' });
 
-      for (const token of [tokens.access_token, refreshed.access_token, latestRefresh]) {
-        expect((await client.tokenIntrospection(config, token)).active).to.equal(false);
+      for (const token of [tokens.access_token, refreshed.access_token]) {
+        expect((await client.tokenIntrospection(resourceServer, token)).active).to.equal(false);
       }
       let error: unknown;
       try {

@@ -2,15 +2,14 @@
 import { expect } from 'chai';
 import {
   connectClient,
-  introspect,
   postForm,
   refresh,
   registerClient,
-  type RegisteredClient,
   revoke,
   type TokenSet,
 } from '../support/oauth_flow.ts';
 import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { registerObserver } from '../revocation/helpers.ts';
 
 const CONFIDENTIAL = { token_endpoint_auth_method: 'client_secret_basic' };
 
@@ -18,24 +17,18 @@ describe('RFC 7009 revocation endpoint', () => {
   let server: TestServer;
   let account: { email: string; password: string };
   let resource: string;
-  /** A confidential client that introspects everyone's tokens, so checks never depend on the caller. */
-  let observer: RegisteredClient;
+  /** Liveness as the resource server's /introspect (access tokens) and the provider's models (refresh tokens) judge it. */
+  let active: (token: string) => Promise<boolean>;
 
   before(async () => {
     server = await startTestServer();
     resource = server.config.resource;
     account = { email: (await createTestAccount(server.db)).email, password: TEST_PASSWORD };
-    observer = await registerClient(server.baseUrl, { ...CONFIDENTIAL, client_name: 'Observer' });
+    active = await registerObserver(server);
   });
   after(() => server.close());
 
   const connect = (metadata: Record<string, unknown> = {}) => connectClient(server.baseUrl, account, { resource, metadata });
-
-  async function active(token: string): Promise<boolean> {
-    const result = await introspect(server.baseUrl, observer, token);
-    expect(result.status).to.equal(200);
-    return result.body.active === true;
-  }
 
   async function grantOf(clientId: string): Promise<string | undefined> {
     const row = await server.db('oidc_grants').where({ client_id: clientId }).first();

@@ -17,7 +17,7 @@ import {
   REDIRECT_URI,
   type TokenSet,
 } from '../support/oauth_flow.ts';
-import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
+import { createIntrospector, createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
 describe('token confusion and replay fail closed', () => {
   let stack: McpTestStack;
@@ -28,7 +28,7 @@ describe('token confusion and replay fail closed', () => {
   before(async () => {
     stack = await startMcpTestStack();
     account = { email: (await createTestAccount(stack.db)).email, password: TEST_PASSWORD };
-    observer = await registerClient(stack.baseUrl, { token_endpoint_auth_method: 'client_secret_basic' });
+    observer = await createIntrospector(stack);
     const credentials = await createOperatorClient(stack.db, stack.adapterFor('Client'), 'confusion');
     operator = { client_id: credentials.clientId, client_secret: credentials.clientSecret };
   });

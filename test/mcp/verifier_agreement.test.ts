@@ -21,7 +21,7 @@ import {
   type TokenSet,
 } from '../support/oauth_flow.ts';
 import { startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
-import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
+import { createIntrospector, createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 import { mintAccessToken, mintGrant } from '../support/tokens.ts';
 
 type Generator = () => Promise<string>;
@@ -35,13 +35,7 @@ describe('verifier agrees with /introspect', () => {
   before(async () => {
     stack = await startMcpTestStack();
     account = { ...(await createTestAccount(stack.db)), password: TEST_PASSWORD };
-    resourceServer = await registerClient(stack.baseUrl, {
-      client_name: 'MCP resource server',
-      redirect_uris: [],
-      response_types: [],
-      grant_types: [],
-      token_endpoint_auth_method: 'client_secret_basic',
-    });
+    resourceServer = await createIntrospector(stack);
     verifiers = {
       database: providerTokenVerifier({ provider: stack.provider, resource: stack.mcpUrl }),
       introspection: introspectionTokenVerifier({

@@ -123,7 +123,7 @@ describe('race-freedom of revocation', function () {
     server = await startTestServer({ database: await createTestDatabase(kind, { poolMax: 30 }) });
     resource = server.config.resource;
     revocation = createRevocationService(server.db, createLogger('silent'));
-    active = await registerObserver(server.baseUrl);
+    active = await registerObserver(server);
     shared = await registerClient(server.baseUrl);
     server.provider.on('grant.error', (_ctx, error: { error?: string; error_detail?: string }) => {
       const detail = `${error.error}: ${error.error_detail ?? '-'}`;

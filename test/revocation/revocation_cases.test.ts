@@ -56,7 +56,7 @@ describe('revocation at every level: the seed cases', () => {
     server = await startTestServer();
     resource = server.config.resource;
     revocation = createRevocationService(server.db, createLogger('silent'));
-    active = await registerObserver(server.baseUrl);
+    active = await registerObserver(server);
   });
   after(() => server.close());
 

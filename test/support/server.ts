@@ -7,6 +7,7 @@ import type { Adapter } from 'oidc-provider';
 import type { RevocationService } from '../../src/revocation/revocation_service.ts';
 import { createAccount } from '../../src/accounts/account_store.ts';
 import { createAuthorizationServer } from '../../src/authorization_server.ts';
+import { createResourceServerClient } from '../../src/admin/resource_server_clients.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { Database } from '../../src/db/connect.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
@@ -76,4 +77,16 @@ export async function createTestAccount(db: Database, prefix = 'user'): Promise<
   accountCounter += 1;
   const account = await createAccount(db, `${prefix}${accountCounter}-${Date.now()}@example.test`, TEST_PASSWORD);
   return { id: account.id, email: account.email };
+}
+
+/**
+ * The client a resource server introspects with (what `clients create-resource-server` makes): the
+ * only kind of client /introspect answers, for tokens of its resource (default: the MCP resource).
+ */
+export async function createIntrospector(
+  server: Pick<TestServer, 'db' | 'adapterFor' | 'config'>,
+  resource = server.config.resource,
+): Promise<{ client_id: string; client_secret: string }> {
+  const credentials = await createResourceServerClient(server.db, server.adapterFor('Client'), resource, 'test resource server');
+  return { client_id: credentials.clientId, client_secret: credentials.clientSecret };
 }

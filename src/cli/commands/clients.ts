@@ -1,18 +1,14 @@
 import type { Command } from 'commander';
 import { adminResource, createOperatorClient } from '../../admin/operator_clients.ts';
+import { createResourceServerClient } from '../../admin/resource_server_clients.ts';
 import { createAdapterFactory } from '../../adapter/knex_adapter.ts';
 import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
-import { findClient, isClientDisabled, isKnownClientId, listClients } from '../../storage/client_store.ts';
-import { listGrants } from '../../storage/grant_store.ts';
+import { sameResource } from '../../provider/scopes.ts';
+import { listClients } from '../../storage/client_store.ts';
 import { recordedServerIssuer } from '../../storage/server_settings_store.ts';
-import { cliContext, CliError } from '../context.ts';
+import { cliContext, CliError, cliOperations } from '../context.ts';
 import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
-
-export async function requireKnownClient(clientId: string): Promise<void> {
-  const { db } = await cliContext();
-  if (!(await isKnownClientId(db, clientId))) throw new CliError(`no client ${JSON.stringify(clientId)}`);
-}
 
 /**
  * The issuer the authorization server recorded at its last start on this database: tokens for the
@@ -76,15 +72,35 @@ export function registerClientCommands(program: Command): void {
     });
 
   clients
+    .command('create-resource-server <resource>')
+    .description('create the client a resource server introspects tokens of <resource> with; prints its secret once')
+    .option('--name <name>', 'a name for operators', 'resource server')
+    .option('--json', 'print JSON: resource, client_id, client_secret')
+    .action(async (resource: string, options: OutputOptions & { name: string }) => {
+      const { db, config, revocation } = await cliContext();
+      // Tokens are issued for one resource today (MCP_RESOURCE): a client for any other could never introspect.
+      if (!sameResource(resource, config.resource)) {
+        throw new CliError(`unknown resource ${JSON.stringify(resource)}: this server issues tokens for ${config.resource}`);
+      }
+      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation })('Client');
+      const credentials = await createResourceServerClient(db, adapter, config.resource, options.name);
+      if (options.json) {
+        printJson({ resource: credentials.resource, client_id: credentials.clientId, client_secret: credentials.clientSecret });
+        return;
+      }
+      printLine(`resource:      ${credentials.resource}`);
+      printLine(`client_id:     ${credentials.clientId}`);
+      printLine(`client_secret: ${credentials.clientSecret}   (shown once: store it now)`);
+      printLine(`for the MCP server: MCP_TOKEN_VALIDATION=introspection MCP_INTROSPECTION_CLIENT_ID=${credentials.clientId} \\`);
+      printLine(`                    MCP_INTROSPECTION_CLIENT_SECRET=<secret>`);
+    });
+
+  clients
     .command('show <clientId>')
     .description('a client, whether it is disabled, and its grants')
     .option('--json', 'print JSON')
     .action(async (clientId: string, options: OutputOptions) => {
-      const { db } = await cliContext();
-      const client = await findClient(db, clientId);
-      const disabled = await isClientDisabled(db, clientId);
-      if (!client && !disabled) throw new CliError(`no client ${JSON.stringify(clientId)}`);
-      const grants = await listGrants(db, { clientId });
+      const { client, disabled, grants } = await (await cliOperations()).showClient(clientId);
       if (options.json) {
         printJson({ client, disabled, grants });
         return;
@@ -108,9 +124,8 @@ export function registerClientCommands(program: Command): void {
       .option('--json', 'print JSON')
       .option('--reason <text>', 'why (kept in the audit trail)')
       .action(async (clientId: string, flags: RevokeFlags) => {
-        const { revocation } = await cliContext();
-        if (mutation.run !== 'enableClient') await requireKnownClient(clientId);
-        printOutcome(await withProgress(flags, (options) => revocation[mutation.run](clientId, options)), flags);
+        const operations = await cliOperations();
+        printOutcome(await withProgress(flags, (options) => operations[mutation.run](clientId, options)), flags);
       });
   }
 }

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { findEmailsByIds } from '../../accounts/account_store.ts';
 import { listGrants } from '../../storage/grant_store.ts';
-import { cliContext } from '../context.ts';
+import { cliContext, cliOperations } from '../context.ts';
 import { type OutputOptions, printJson, printTable } from '../output.ts';
 import { describeCounts } from '../revocation_output.ts';
-import { resolveAccountId } from './revoke.ts';
 
 export function registerGrantCommands(program: Command): void {
   program
@@ -17,7 +16,7 @@ export function registerGrantCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (flags: OutputOptions & { client?: string; account?: string }) => {
       const { db } = await cliContext();
-      const accountId = flags.account ? await resolveAccountId(db, flags.account) : undefined;
+      const accountId = flags.account ? await (await cliOperations()).resolveAccount(flags.account) : undefined;
       const grants = await listGrants(db, { clientId: flags.client, accountId });
       if (flags.json) {
         printJson(grants);

@@ -1,19 +1,6 @@
 import type { Command } from 'commander';
-import { type Account, findAccountByIdOrEmail } from '../../accounts/account_store.ts';
-import type { Database } from '../../db/connect.ts';
-import { cliContext, CliError } from '../context.ts';
+import { cliContext, cliOperations } from '../context.ts';
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
-import { requireKnownClient } from './clients.ts';
-
-export async function resolveAccount(db: Database, idOrEmail: string): Promise<Account> {
-  const account = await findAccountByIdOrEmail(db, idOrEmail);
-  if (!account) throw new CliError(`no account ${JSON.stringify(idOrEmail)}`);
-  return account;
-}
-
-export async function resolveAccountId(db: Database, idOrEmail: string): Promise<string> {
-  return (await resolveAccount(db, idOrEmail)).id;
-}
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -49,10 +36,8 @@ export function registerRevokeCommands(program: Command): void {
       .description("revoke a client's grants and tokens: all users, or only the --account ones")
       .option('--account <idOrEmail>', 'only this account (repeatable)', collect),
   ).action(async (clientId: string, flags: RevokeFlags & { account?: string[] }) => {
-    const { db, revocation } = await cliContext();
-    await requireKnownClient(clientId);
-    const accountIds = await Promise.all((flags.account ?? []).map((account) => resolveAccountId(db, account)));
-    printOutcome(await withProgress(flags, (options) => revocation.revokeClient(clientId, { ...options, accountIds })), flags);
+    const operations = await cliOperations();
+    printOutcome(await withProgress(flags, (options) => operations.revokeClient(clientId, { ...options, accounts: flags.account })), flags);
   });
 
   revocationFlags(
@@ -61,11 +46,10 @@ export function registerRevokeCommands(program: Command): void {
       .description("revoke an account's grants: every client (and sign it out everywhere), or only --client")
       .option('--client <clientId>', 'only this client'),
   ).action(async (idOrEmail: string, flags: RevokeFlags & { client?: string }) => {
-    const { db, revocation } = await cliContext();
-    const account = await resolveAccount(db, idOrEmail);
-    if (flags.client !== undefined) await requireKnownClient(flags.client);
+    const operations = await cliOperations();
+    const account = await operations.findAccount(idOrEmail);
     printOutcome(
-      await withProgress(flags, (options) => revocation.revokeAccount(account.id, { ...options, clientId: flags.client })),
+      await withProgress(flags, (options) => operations.revokeAccount(account.id, { ...options, clientId: flags.client })),
       flags,
       account.email,
     );

@@ -1,10 +1,10 @@
 import { isCancel, password as promptPassword } from '@clack/prompts';
 import type { Command } from 'commander';
 import { changePassword, createAccount, listAccounts } from '../../accounts/account_store.ts';
-import { cliContext, CliError } from '../context.ts';
+import { cliContext, CliError, cliOperations } from '../context.ts';
 import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
-import { resolveAccount, revocationFlags } from './revoke.ts';
+import { revocationFlags } from './revoke.ts';
 
 async function readPasswordFromStdin(): Promise<string> {
   if (process.stdin.isTTY) {
@@ -67,7 +67,7 @@ export function registerUserCommands(program: Command): void {
     .option('--password-stdin', 'read the new password from standard input')
     .action(async (idOrEmail: string, options: { passwordStdin?: boolean }) => {
       const { db } = await cliContext();
-      const account = await resolveAccount(db, idOrEmail);
+      const account = await (await cliOperations()).findAccount(idOrEmail);
       const password = options.passwordStdin ? await readStdinLine() : await promptNewPassword();
       await changePassword(db, account.id, password);
       printLine(`password changed for ${account.email}; connected apps keep their access (revoke account ${account.email} ends it)`);
@@ -93,8 +93,8 @@ export function registerUserCommands(program: Command): void {
       if (step.run === 'deleteAccount' && !flags.yes && !flags.dryRun) {
         throw new CliError('users delete erases the account for good: add --yes (or --dry-run to see what it would remove)');
       }
-      const { db, revocation } = await cliContext();
-      const account = await resolveAccount(db, idOrEmail);
+      const { revocation } = await cliContext();
+      const account = await (await cliOperations()).findAccount(idOrEmail);
       printOutcome(await withProgress(flags, (options) => revocation[step.run](account.id, options)), flags, account.email);
     });
   }
