@@ -7,7 +7,8 @@ import type { Account } from '../accounts/account_store.ts';
 import type { Config } from '../config.ts';
 import type { ServerKeys } from '../keys/key_store.ts';
 import { errorPage, logoutPage, signedOutPage } from '../http/views/message_pages.ts';
-import { clientIdMetadataDocumentFeature, outgoingFetch } from './client_id_metadata.ts';
+import { clientMetadataDocuments } from './client_id_metadata.ts';
+import { applyRedirectPolicy } from './redirect_policy.ts';
 import { MCP_SCOPES, sameResource } from './scopes.ts';
 import { ADMIN_SCOPE, adminResource } from '../admin/operator_clients.ts';
 
@@ -26,6 +27,7 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
   const { config, keys, adapter, findAccountById, isOperatorClient } = dependencies;
   const admin = adminResource(config.issuer);
   const resourceScope = Object.keys(MCP_SCOPES).join(' ');
+  const documents = clientMetadataDocuments(config);
 
   return {
     adapter,
@@ -90,7 +92,7 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
         ...(config.registrationInitialAccessToken ? { initialAccessToken: config.registrationInitialAccessToken } : {}),
       },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
-      clientIdMetadataDocument: clientIdMetadataDocumentFeature(config),
+      clientIdMetadataDocument: documents.feature,
       // Operator clients (made by the CLI) get `admin` tokens for the admin API by client credentials.
       clientCredentials: { enabled: true },
       resourceIndicators: {
@@ -142,15 +144,23 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
       AuthorizationCode: 60,
       ClientCredentials: config.ttl.accessToken,
       IdToken: 3600,
-      Interaction: 60 * 60,
+      // A sign-in and consent takes minutes; every unauthenticated /authorize writes one of these.
+      Interaction: 10 * 60,
       // Sliding: each rotation gets a full lifetime; the Grant's lifetime caps the chain.
       RefreshToken: config.ttl.refreshToken,
       Session: config.ttl.session,
       Grant: config.ttl.grant,
     },
 
-    // Outgoing requests (client metadata documents): the library's SSRF guard, relaxed for localhost in dev/test.
-    fetch: outgoingFetch(config),
+    // Outgoing requests: the library's SSRF guard, kept for all but opted-in localhost metadata documents.
+    fetch: documents.fetch,
+    // Every client, however it came to exist, passes the one redirect policy (redirect_policy.ts).
+    extraClientMetadata: {
+      properties: ['application_type'],
+      validator: (ctx, key, _value, metadata) => {
+        if (key === 'application_type') applyRedirectPolicy(ctx, metadata);
+      },
+    },
 
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
 

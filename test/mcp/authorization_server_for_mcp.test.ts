@@ -12,7 +12,7 @@ import {
   type RegisteredClient,
 } from '../support/oauth_flow.ts';
 import { loadConfig } from '../../src/config.ts';
-import { clientIdMetadataDocumentFeature } from '../../src/provider/client_id_metadata.ts';
+import { clientMetadataDocuments } from '../../src/provider/client_id_metadata.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
 import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
@@ -144,13 +144,19 @@ describe('authorization server for MCP clients', () => {
     });
   });
 
-  it('fetches client metadata documents on localhost only in development and test', async () => {
+  it('fetches client metadata documents on localhost only with CLIENT_METADATA_ALLOW_LOOPBACK, never in production', async () => {
     const local = 'https://localhost:8443/client.json';
     const remote = 'https://app.example.com/client.json';
-    for (const [env, localAllowed] of [['production', false], ['development', true], ['test', true]] as const) {
-      const feature = clientIdMetadataDocumentFeature(loadConfig({ NODE_ENV: env }));
-      expect(await feature.allowFetch!(undefined as never, local), env).to.equal(localAllowed);
-      expect(await feature.allowFetch!(undefined as never, remote), env).to.equal(true);
+    for (const [env, allow, localAllowed] of [
+      ['development', undefined, false],
+      ['test', undefined, false],
+      ['development', 'true', true],
+      ['test', 'true', true],
+    ] as const) {
+      const { feature } = clientMetadataDocuments(loadConfig({ NODE_ENV: env, ...(allow ? { CLIENT_METADATA_ALLOW_LOOPBACK: allow } : {}) }));
+      expect(await feature.allowFetch!(undefined as never, local), `${env} ${allow}`).to.equal(localAllowed);
+      expect(await feature.allowFetch!(undefined as never, remote), `${env} ${allow}`).to.equal(true);
     }
+    expect(() => loadConfig({ NODE_ENV: 'production', CLIENT_METADATA_ALLOW_LOOPBACK: 'true' })).to.throw(/CLIENT_METADATA_ALLOW_LOOPBACK/);
   });
 });
