@@ -12,6 +12,9 @@ import { applyRedirectPolicy } from './redirect_policy.ts';
 import { MCP_SCOPES, sameResource } from './scopes.ts';
 import { ADMIN_SCOPE, adminResource } from '../admin/operator_clients.ts';
 
+/** The library's default client authentication methods, named here so discovery can say which endpoint takes which. */
+const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+
 /** Seconds a stored artifact stays usable past its expiry; the adapter and janitor use it too. */
 export const CLOCK_TOLERANCE = 15;
 
@@ -48,6 +51,14 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
       jwks: '/jwks',
       userinfo: '/me',
       end_session: '/session/end',
+    },
+
+    clientAuthMethods: CLIENT_AUTH_METHODS,
+    // RFC 8414's default for these is client_secret_basic alone. /revoke takes public clients (none);
+    // introspection answers only resource servers, which are confidential clients.
+    discovery: {
+      revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+      introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((method) => method !== 'none'),
     },
 
     // OAuth 2.1: authorization code with PKCE only.

@@ -59,6 +59,50 @@ describe('authorization server for MCP clients', () => {
     expect(callback.searchParams.get('iss')).to.equal(stack.baseUrl);
   });
 
+  // RFC 9207 / SEP-2468: errors carry iss too, whether the user caused them or the request did.
+  it('sends iss with error redirects: login_required (prompt=none), invalid_request (PKCE plain)', async () => {
+    const client = await registerClient(stack.baseUrl);
+    for (const [params, error] of [
+      [{ prompt: 'none', scope: 'mcp:read' }, 'login_required'],
+      [{ scope: 'mcp:read', code_challenge_method: 'plain' }, 'invalid_request'],
+    ] as const) {
+      const query = new URLSearchParams({
+        client_id: client.client_id, response_type: 'code', redirect_uri: REDIRECT_URI, resource: stack.mcpUrl,
+        code_challenge: pkcePair().challenge, code_challenge_method: 'S256', state: error, ...params,
+      });
+      const response = await fetch(`${stack.baseUrl}/authorize?${query}`, { redirect: 'manual' });
+      const location = new URL(response.headers.get('location') ?? 'about:blank', stack.baseUrl);
+      expect(location.origin + location.pathname, error).to.equal(REDIRECT_URI);
+      expect(location.searchParams.get('error')).to.equal(error);
+      expect(location.searchParams.get('state')).to.equal(error);
+      expect(location.searchParams.get('iss'), error).to.equal(stack.baseUrl);
+    }
+  });
+
+  it('access_denied after Cancel carries iss', async () => {
+    const client = await registerClient(stack.baseUrl);
+    const start = new URL(`/authorize?${new URLSearchParams({
+      client_id: client.client_id, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'mcp:read', resource: stack.mcpUrl,
+      code_challenge: pkcePair().challenge, code_challenge_method: 'S256', state: 'cancel',
+    })}`, stack.baseUrl);
+    // The driver stops at the redirect URI and, with no code there, reports the query it found.
+    const ended = await followAuthorization(start, { ...account, deny: true }).then(() => undefined, (error: Error) => error.message);
+    const search = new URLSearchParams(ended?.split('without a code: ')[1] ?? '');
+    expect(search.get('error')).to.equal('access_denied');
+    expect(search.get('state')).to.equal('cancel');
+    expect(search.get('iss')).to.equal(stack.baseUrl);
+  });
+
+  it('discovery names the client authentication /revoke (public clients too) and /introspect take', async () => {
+    const metadata = (await (await fetch(`${stack.baseUrl}/.well-known/oauth-authorization-server`)).json()) as Record<string, any>;
+    const tokenMethods: string[] = metadata.token_endpoint_auth_methods_supported;
+    expect(tokenMethods).to.include('none');
+    expect(metadata.revocation_endpoint_auth_methods_supported).to.deep.equal(tokenMethods);
+    expect(metadata.introspection_endpoint_auth_methods_supported).to.deep.equal(tokenMethods.filter((method) => method !== 'none'));
+    const openid = (await (await fetch(`${stack.baseUrl}/.well-known/openid-configuration`)).json()) as Record<string, any>;
+    expect(openid.revocation_endpoint_auth_methods_supported).to.deep.equal(tokenMethods);
+  });
+
   it('defaults /authorize without scope to the resource scopes', async () => {
     const client = await registerClient(stack.baseUrl);
     const authorization = await authorizeWith(client, { resource: stack.mcpUrl });
