@@ -48,3 +48,8 @@ export function clientIdentity(client: ClientFacts | undefined, clientId: string
     clientUri: client?.clientUri,
   };
 }
+
+/** One line for where there is no room for more (the sign-in page): the name and its standing. */
+export function describeClient(identity: ClientIdentity): string {
+  return identity.source.kind === 'document' ? `${identity.name} (from ${identity.source.host})` : `“${identity.name}” (unverified name)`;
+}

@@ -72,6 +72,25 @@ describe('consent page: who is asking, and where you go next', () => {
     expect(html).to.not.include('unverified');
   });
 
+  it('the sign-in page says the same: an unverified name, or the document host', async () => {
+    const registered = await registerClient(server.baseUrl, { client_name: 'ChatGPT', redirect_uris: ['https://attacker.example/cb'] });
+    const url = `${documents.origin}/${randomUUID()}/chatgpt.json`;
+    documents.serve(new URL(url).pathname, publicClientDocument(url, { client_name: 'ChatGPT' }));
+    for (const [clientId, redirectUri, expected] of [
+      [registered.client_id, 'https://attacker.example/cb', '<strong>“ChatGPT” (unverified name)</strong> wants to access your account.'],
+      [url, 'http://127.0.0.1:9/callback', `<strong>ChatGPT (from ${new URL(documents.origin).host})</strong> wants to access your account.`],
+    ] as const) {
+      const agent = request.agent(server.baseUrl);
+      const query = new URLSearchParams({
+        client_id: clientId, response_type: 'code', redirect_uri: redirectUri,
+        code_challenge: pkcePair().challenge, code_challenge_method: 'S256', scope: 'mcp:read',
+      });
+      const started = await agent.get(`/authorize?${query}`).expect(303);
+      const login = await agent.get(new URL(started.headers.location!, server.baseUrl).pathname).expect(200);
+      expect(login.text).to.include(expected);
+    }
+  });
+
   it('a native client with a private-use scheme: names the scheme', async () => {
     const client = await registerClient(server.baseUrl, { application_type: 'native', redirect_uris: ['com.example.app:/oauth2redirect'] });
     const html = await consentPage(client.client_id, 'com.example.app:/oauth2redirect');
