@@ -39,6 +39,7 @@ const environmentSchema = z.object({
   MCP_INTROSPECTION_CLIENT_ID: optionalText,
   MCP_INTROSPECTION_CLIENT_SECRET: optionalText,
   REGISTRATION_INITIAL_ACCESS_TOKEN: optionalText,
+  CLIENT_METADATA_ALLOW_LOOPBACK: flag(false),
   JANITOR_INTERVAL: z.coerce.number().int().min(0).default(300),
   KEYS_REFRESH_INTERVAL: z.coerce.number().int().min(0).default(30),
   KEYS_GRACE_PERIOD: seconds(DAY),
@@ -64,6 +65,12 @@ export interface Config {
   resource: string;
   mcp: McpConfig;
   registrationInitialAccessToken: string | undefined;
+  /**
+   * Local development only (CLIENT_METADATA_ALLOW_LOOPBACK, default false, refused in production):
+   * Client ID Metadata Documents on https://localhost (127.0.0.1, [::1]) may be fetched. Every other
+   * outgoing request (jwks_uri, sector_identifier_uri, ...) keeps the library's special-address guard.
+   */
+  clientMetadataAllowLoopback: boolean;
   /** Abuse limits, counted in the database across processes (src/http/rate_limit.ts). */
   rateLimits: RateLimitSettings;
   /** Seconds between janitor runs; 0 turns the in-process janitor off. */
@@ -132,6 +139,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       'invalid configuration: MCP_TOKEN_VALIDATION=introspection needs MCP_INTROSPECTION_CLIENT_ID and MCP_INTROSPECTION_CLIENT_SECRET',
     );
   }
+  if (env.CLIENT_METADATA_ALLOW_LOOPBACK && env.NODE_ENV === 'production') {
+    throw new ConfigError('invalid configuration: CLIENT_METADATA_ALLOW_LOOPBACK is for local development and is refused with NODE_ENV=production');
+  }
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -162,6 +172,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       },
     },
     registrationInitialAccessToken: env.REGISTRATION_INITIAL_ACCESS_TOKEN,
+    clientMetadataAllowLoopback: env.CLIENT_METADATA_ALLOW_LOOPBACK,
     rateLimits: {
       windowSeconds: env.RATE_LIMIT_WINDOW,
       loginFailuresPerAccount: env.RATE_LIMIT_LOGIN_PER_ACCOUNT,

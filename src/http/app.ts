@@ -6,6 +6,7 @@ import type Provider from 'oidc-provider';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { assetRoutes } from './asset_routes.ts';
+import { authorizationRequestLimits } from './authorization_request_limits.ts';
 import { bodyLimit } from './body_limit.ts';
 import { canonicalPaths, providerTable, routerTable } from './canonical_path.ts';
 import { errorBoundary, rememberServerError } from './error_boundary.ts';
@@ -60,6 +61,7 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [], 
     await next();
   });
   app.use(mcpClientSupport());
+  app.use(authorizationRequestLimits());
   app.use(bodyLimit());
   app.use(mount(provider));
   return app;

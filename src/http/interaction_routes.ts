@@ -8,6 +8,7 @@ import type { InteractionResults } from 'oidc-provider';
 import { authenticate, findAccountById } from '../accounts/account_store.ts';
 import type { Database } from '../db/connect.ts';
 import { describeScope } from '../provider/scopes.ts';
+import { clientIdentity, describeClient } from './client_identity.ts';
 import { consentPage, loginPage, type ScopeLine } from './views/interaction_pages.ts';
 import { noStore } from './security_headers.ts';
 import type { LoginLimiter } from './rate_limit.ts';
@@ -32,9 +33,10 @@ export function interactionRoutes({ provider, db, logins }: InteractionDependenc
     return found;
   }
 
+  /** For the sign-in page: the client's name, with where it comes from. */
   async function clientName(clientId: unknown): Promise<string> {
-    const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
-    return client?.clientName ?? (typeof clientId === 'string' ? clientId : 'An application');
+    if (typeof clientId !== 'string') return 'An application';
+    return describeClient(clientIdentity(await provider.Client.find(clientId), clientId, undefined));
   }
 
   async function finish(ctx: Context, result: InteractionResults, merge: boolean): Promise<void> {
@@ -53,14 +55,13 @@ export function interactionRoutes({ provider, db, logins }: InteractionDependenc
     }
     const accountId = interaction.session?.accountId;
     const account = accountId ? await findAccountById(db, accountId) : undefined;
-    const client = await provider.Client.find(String(interaction.params.client_id));
+    const clientId = String(interaction.params.client_id);
+    const client = await provider.Client.find(clientId);
     const missing = interaction.prompt.details as ConsentDetails;
     const resourceScopes = Object.entries(missing.missingResourceScopes ?? {});
     ctx.body = consentPage({
       uid: interaction.uid,
-      clientName: name,
-      clientUri: client?.clientUri,
-      logoUri: client?.logoUri,
+      client: clientIdentity(client, clientId, interaction.params.redirect_uri),
       accountEmail: account?.email ?? 'unknown account',
       resource: resourceScopes.map(([resource]) => resource).join(', ') || undefined,
       scopes: scopeLines([...(missing.missingOIDCScope ?? []), ...resourceScopes.flatMap(([, scopes]) => scopes)]),

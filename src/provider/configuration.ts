@@ -7,9 +7,13 @@ import type { Account } from '../accounts/account_store.ts';
 import type { Config } from '../config.ts';
 import type { ServerKeys } from '../keys/key_store.ts';
 import { errorPage, logoutPage, signedOutPage } from '../http/views/message_pages.ts';
-import { clientIdMetadataDocumentFeature, outgoingFetch } from './client_id_metadata.ts';
+import { clientMetadataDocuments } from './client_id_metadata.ts';
+import { applyRedirectPolicy } from './redirect_policy.ts';
 import { MCP_SCOPES, sameResource } from './scopes.ts';
 import { ADMIN_SCOPE, adminResource } from '../admin/operator_clients.ts';
+
+/** The library's default client authentication methods, named here so discovery can say which endpoint takes which. */
+const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 
 /** Seconds a stored artifact stays usable past its expiry; the adapter and janitor use it too. */
 export const CLOCK_TOLERANCE = 15;
@@ -28,6 +32,7 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
   const { config, keys, adapter, findAccountById, isOperatorClient, resourceServerResource } = dependencies;
   const admin = adminResource(config.issuer);
   const resourceScope = Object.keys(MCP_SCOPES).join(' ');
+  const documents = clientMetadataDocuments(config);
 
   return {
     adapter,
@@ -48,6 +53,14 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
       jwks: '/jwks',
       userinfo: '/me',
       end_session: '/session/end',
+    },
+
+    clientAuthMethods: CLIENT_AUTH_METHODS,
+    // RFC 8414's default for these is client_secret_basic alone. /revoke takes public clients (none);
+    // introspection answers only resource servers, which are confidential clients.
+    discovery: {
+      revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+      introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((method) => method !== 'none'),
     },
 
     // OAuth 2.1: authorization code with PKCE only.
@@ -105,7 +118,7 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
         ...(config.registrationInitialAccessToken ? { initialAccessToken: config.registrationInitialAccessToken } : {}),
       },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
-      clientIdMetadataDocument: clientIdMetadataDocumentFeature(config),
+      clientIdMetadataDocument: documents.feature,
       // Operator clients (made by the CLI) get `admin` tokens for the admin API by client credentials.
       clientCredentials: { enabled: true },
       resourceIndicators: {
@@ -163,15 +176,23 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
       AuthorizationCode: 60,
       ClientCredentials: config.ttl.accessToken,
       IdToken: 3600,
-      Interaction: 60 * 60,
+      // A sign-in and consent takes minutes; every unauthenticated /authorize writes one of these.
+      Interaction: 10 * 60,
       // Sliding: each rotation gets a full lifetime; the Grant's lifetime caps the chain.
       RefreshToken: config.ttl.refreshToken,
       Session: config.ttl.session,
       Grant: config.ttl.grant,
     },
 
-    // Outgoing requests (client metadata documents): the library's SSRF guard, relaxed for localhost in dev/test.
-    fetch: outgoingFetch(config),
+    // Outgoing requests: the library's SSRF guard, kept for all but opted-in localhost metadata documents.
+    fetch: documents.fetch,
+    // Every client, however it came to exist, passes the one redirect policy (redirect_policy.ts).
+    extraClientMetadata: {
+      properties: ['application_type'],
+      validator: (ctx, key, _value, metadata) => {
+        if (key === 'application_type') applyRedirectPolicy(ctx, metadata);
+      },
+    },
 
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
 

@@ -12,7 +12,7 @@ import {
   type RegisteredClient,
 } from '../support/oauth_flow.ts';
 import { loadConfig } from '../../src/config.ts';
-import { clientIdMetadataDocumentFeature } from '../../src/provider/client_id_metadata.ts';
+import { clientMetadataDocuments } from '../../src/provider/client_id_metadata.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
 import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
@@ -57,6 +57,50 @@ describe('authorization server for MCP clients', () => {
     const client = await registerClient(stack.baseUrl);
     const { callback } = await authorizeWith(client, { scope: 'mcp:read', resource: stack.mcpUrl });
     expect(callback.searchParams.get('iss')).to.equal(stack.baseUrl);
+  });
+
+  // RFC 9207 / SEP-2468: errors carry iss too, whether the user caused them or the request did.
+  it('sends iss with error redirects: login_required (prompt=none), invalid_request (PKCE plain)', async () => {
+    const client = await registerClient(stack.baseUrl);
+    for (const [params, error] of [
+      [{ prompt: 'none', scope: 'mcp:read' }, 'login_required'],
+      [{ scope: 'mcp:read', code_challenge_method: 'plain' }, 'invalid_request'],
+    ] as const) {
+      const query = new URLSearchParams({
+        client_id: client.client_id, response_type: 'code', redirect_uri: REDIRECT_URI, resource: stack.mcpUrl,
+        code_challenge: pkcePair().challenge, code_challenge_method: 'S256', state: error, ...params,
+      });
+      const response = await fetch(`${stack.baseUrl}/authorize?${query}`, { redirect: 'manual' });
+      const location = new URL(response.headers.get('location') ?? 'about:blank', stack.baseUrl);
+      expect(location.origin + location.pathname, error).to.equal(REDIRECT_URI);
+      expect(location.searchParams.get('error')).to.equal(error);
+      expect(location.searchParams.get('state')).to.equal(error);
+      expect(location.searchParams.get('iss'), error).to.equal(stack.baseUrl);
+    }
+  });
+
+  it('access_denied after Cancel carries iss', async () => {
+    const client = await registerClient(stack.baseUrl);
+    const start = new URL(`/authorize?${new URLSearchParams({
+      client_id: client.client_id, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'mcp:read', resource: stack.mcpUrl,
+      code_challenge: pkcePair().challenge, code_challenge_method: 'S256', state: 'cancel',
+    })}`, stack.baseUrl);
+    // The driver stops at the redirect URI and, with no code there, reports the query it found.
+    const ended = await followAuthorization(start, { ...account, deny: true }).then(() => undefined, (error: Error) => error.message);
+    const search = new URLSearchParams(ended?.split('without a code: ')[1] ?? '');
+    expect(search.get('error')).to.equal('access_denied');
+    expect(search.get('state')).to.equal('cancel');
+    expect(search.get('iss')).to.equal(stack.baseUrl);
+  });
+
+  it('discovery names the client authentication /revoke (public clients too) and /introspect take', async () => {
+    const metadata = (await (await fetch(`${stack.baseUrl}/.well-known/oauth-authorization-server`)).json()) as Record<string, any>;
+    const tokenMethods: string[] = metadata.token_endpoint_auth_methods_supported;
+    expect(tokenMethods).to.include('none');
+    expect(metadata.revocation_endpoint_auth_methods_supported).to.deep.equal(tokenMethods);
+    expect(metadata.introspection_endpoint_auth_methods_supported).to.deep.equal(tokenMethods.filter((method) => method !== 'none'));
+    const openid = (await (await fetch(`${stack.baseUrl}/.well-known/openid-configuration`)).json()) as Record<string, any>;
+    expect(openid.revocation_endpoint_auth_methods_supported).to.deep.equal(tokenMethods);
   });
 
   it('defaults /authorize without scope to the resource scopes', async () => {
@@ -144,13 +188,19 @@ describe('authorization server for MCP clients', () => {
     });
   });
 
-  it('fetches client metadata documents on localhost only in development and test', async () => {
+  it('fetches client metadata documents on localhost only with CLIENT_METADATA_ALLOW_LOOPBACK, never in production', async () => {
     const local = 'https://localhost:8443/client.json';
     const remote = 'https://app.example.com/client.json';
-    for (const [env, localAllowed] of [['production', false], ['development', true], ['test', true]] as const) {
-      const feature = clientIdMetadataDocumentFeature(loadConfig({ NODE_ENV: env }));
-      expect(await feature.allowFetch!(undefined as never, local), env).to.equal(localAllowed);
-      expect(await feature.allowFetch!(undefined as never, remote), env).to.equal(true);
+    for (const [env, allow, localAllowed] of [
+      ['development', undefined, false],
+      ['test', undefined, false],
+      ['development', 'true', true],
+      ['test', 'true', true],
+    ] as const) {
+      const { feature } = clientMetadataDocuments(loadConfig({ NODE_ENV: env, ...(allow ? { CLIENT_METADATA_ALLOW_LOOPBACK: allow } : {}) }));
+      expect(await feature.allowFetch!(undefined as never, local), `${env} ${allow}`).to.equal(localAllowed);
+      expect(await feature.allowFetch!(undefined as never, remote), `${env} ${allow}`).to.equal(true);
     }
+    expect(() => loadConfig({ NODE_ENV: 'production', CLIENT_METADATA_ALLOW_LOOPBACK: 'true' })).to.throw(/CLIENT_METADATA_ALLOW_LOOPBACK/);
   });
 });

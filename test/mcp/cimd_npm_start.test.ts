@@ -106,6 +106,7 @@ describe('npm start + MCP SDK client with a Client ID Metadata Document (https, 
         JANITOR_INTERVAL: '0',
         LOG_LEVEL: 'warn',
         NODE_EXTRA_CA_CERTS: join(workdir, 'cert.pem'),
+        CLIENT_METADATA_ALLOW_LOOPBACK: 'true',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

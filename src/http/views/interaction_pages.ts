@@ -1,5 +1,6 @@
 // Login and consent pages: plain forms that work without JavaScript.
-import { html } from './html.ts';
+import type { ClientIdentity, ReturnTarget } from '../client_identity.ts';
+import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
 
 export interface LoginPageInput {
@@ -35,22 +36,38 @@ export interface ScopeLine {
 
 export interface ConsentPageInput {
   uid: string;
-  clientName: string;
-  clientUri?: string;
-  logoUri?: string;
+  client: ClientIdentity;
   accountEmail: string;
   resource?: string;
   scopes: ScopeLine[];
 }
 
+/** Who is asking, as far as this server knows: the document's host, or an unverified name. */
+function clientSource(client: ClientIdentity): Html {
+  if (client.source.kind === 'document') {
+    return html`<p class="identity">Identified by <strong>${client.source.host}</strong>: its name and logo come from <code>${client.source.clientId}</code>.</p>`;
+  }
+  return html`<p class="identity unverified"><strong>Unverified name.</strong> “${client.name}” was chosen by whoever registered this application; this server does not check it.</p>`;
+}
+
+function returnsTo(target: ReturnTarget | undefined): Html | string {
+  if (!target) return '';
+  if (target.kind === 'web') return html`<p class="identity">After you choose, you are sent to <strong>${target.host}</strong>.</p>`;
+  if (target.kind === 'device') return html`<p class="identity">After you choose, you are sent to an application on this device (<strong>${target.host}</strong>).</p>`;
+  return html`<p class="identity">After you choose, you are sent to the app that opens <code>${target.scheme}</code> links.</p>`;
+}
+
 export function consentPage(input: ConsentPageInput): string {
-  const { uid, clientName, clientUri, logoUri, accountEmail, resource, scopes } = input;
+  const { uid, client, accountEmail, resource, scopes } = input;
+  const { name, clientUri, logoUri } = client;
   return page({
     title: 'Authorize access',
-    body: html`<h1>Authorize ${clientName}</h1>
+    body: html`<h1>Authorize ${name}${client.source.kind === 'registered' ? html` <span class="tag">unverified</span>` : ''}</h1>
 ${logoUri ? html`<img class="logo" src="${logoUri}" alt="" width="48" height="48">` : ''}
+${clientSource(client)}
+${returnsTo(client.returnsTo)}
 <p>Signed in as <strong>${accountEmail}</strong>.</p>
-<p><strong>${clientName}</strong>${clientUri ? html` (<a href="${clientUri}" rel="noopener noreferrer">${clientUri}</a>)` : ''} asks for:</p>
+<p><strong>${name}</strong>${clientUri ? html` (<a href="${clientUri}" rel="noopener noreferrer">${clientUri}</a>)` : ''} asks for:</p>
 <ul class="scopes">
 ${scopes.map((scope) => html`<li><code>${scope.name}</code> ${scope.description}</li>`)}
 </ul>
