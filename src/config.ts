@@ -38,6 +38,11 @@ const environmentSchema = z.object({
   MCP_INTROSPECTION_CLIENT_ID: optionalText,
   MCP_INTROSPECTION_CLIENT_SECRET: optionalText,
   REGISTRATION_INITIAL_ACCESS_TOKEN: optionalText,
+  REGISTRATION_OPEN: z.enum(['true', 'false', '1', '0', 'yes', 'no', '']).optional().transform((value) => (value === undefined || value === '' ? undefined : ['true', '1', 'yes'].includes(value))),
+  SECRETS_KEY: optionalText,
+  SECRETS_KEY_FILE: optionalText,
+  METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(9464),
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   JANITOR_INTERVAL: z.coerce.number().int().min(0).default(300),
   KEYS_REFRESH_INTERVAL: z.coerce.number().int().min(0).default(30),
   KEYS_GRACE_PERIOD: seconds(DAY),
@@ -63,6 +68,15 @@ export interface Config {
   resource: string;
   mcp: McpConfig;
   registrationInitialAccessToken: string | undefined;
+  /** REGISTRATION_OPEN: an explicit yes to open dynamic registration (production asks for a choice). */
+  registrationOpen: boolean | undefined;
+  /**
+   * Keys that encrypt secrets at rest (src/secrets): SECRETS_KEY split at commas, newest first, or the
+   * file SECRETS_KEY_FILE holding such a list; neither: `$DATA_DIR/secrets.key`, generated once.
+   */
+  secrets: { keys: string[]; keyFile: string | undefined };
+  /** Where /metrics is served, off the public ports (METRICS_PORT, 0: any free port; `off`: nowhere). */
+  metrics: { port: number | 'off'; host: string };
   /** Abuse limits, counted in the database across processes (src/http/rate_limit.ts). */
   rateLimits: RateLimitSettings;
   /** Seconds between janitor runs; 0 turns the in-process janitor off. */
@@ -161,6 +175,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       },
     },
     registrationInitialAccessToken: env.REGISTRATION_INITIAL_ACCESS_TOKEN,
+    registrationOpen: env.REGISTRATION_OPEN,
+    secrets: {
+      keys: env.SECRETS_KEY?.split(',').map((key) => key.trim()).filter(Boolean) ?? [],
+      keyFile: env.SECRETS_KEY_FILE === undefined ? undefined : resolve(env.SECRETS_KEY_FILE),
+    },
+    metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST },
     rateLimits: {
       windowSeconds: env.RATE_LIMIT_WINDOW,
       loginFailuresPerAccount: env.RATE_LIMIT_LOGIN_PER_ACCOUNT,

@@ -18,7 +18,7 @@ const logger = createLogger(config.logLevel);
 const started = performance.now();
 const db = openDatabase(config.database, logger);
 const prepared = await prepareDatabase(db, config);
-const { app, provider } = await createAuthorizationServer(config, db, logger);
+const { app, provider, keyring } = await createAuthorizationServer(config, db, logger);
 const server = app.listen(config.port);
 await once(server, 'listening');
 logger.info(
@@ -37,6 +37,7 @@ const keyWatch = await watchServerKeys({
   logger,
   intervalSeconds: config.keys.refreshInterval,
   graceSeconds: config.keys.gracePeriod,
+  keyring,
   install: (keys) => installServerKeys(provider, [app], keys),
 });
 const mcpServer = config.serve === 'all' ? await startMcpServer({ config, provider, db, logger }) : undefined;

@@ -9,6 +9,7 @@ import { registerGrantCommands } from './commands/grants.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerMaintenanceCommands } from './commands/maintenance.ts';
 import { registerRevokeCommands } from './commands/revoke.ts';
+import { registerSecretsCommands } from './commands/secrets.ts';
 import { registerUserCommands } from './commands/users.ts';
 import { type CliContext, CliError, closeCliContext, provideCliContext } from './context.ts';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerMaintenanceCommands(program);
   registerKeyCommands(program);
+  registerSecretsCommands(program);
   return program;
 }
 

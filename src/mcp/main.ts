@@ -20,7 +20,7 @@ if (config.database.url === undefined) {
 const db = openDatabase(config.database, logger);
 await migrateToLatest(db);
 // The provider is built for its models only (token, grant, client lookups); its routes are not served.
-const { provider } = await createAuthorizationServer(config, db, logger);
+const { provider, keyring } = await createAuthorizationServer(config, db, logger);
 const server = await startMcpServer({ config, provider, db, logger });
 // Its provider never signs here, but keeps the same keys as the authorization servers.
 const keyWatch = await watchServerKeys({
@@ -28,6 +28,7 @@ const keyWatch = await watchServerKeys({
   logger,
   intervalSeconds: config.keys.refreshInterval,
   graceSeconds: config.keys.gracePeriod,
+  keyring,
   install: (keys) => installServerKeys(provider, [], keys),
 });
 logger.info(

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { adminResource, createOperatorClient } from '../../admin/operator_clients.ts';
 import { createAdapterFactory } from '../../adapter/knex_adapter.ts';
 import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
+import { clientSecretCodec } from '../../secrets/client_secrets.ts';
+import { loadKeyring } from '../../secrets/keyring_source.ts';
 import { findClient, isClientDisabled, isKnownClientId, listClients } from '../../storage/client_store.ts';
 import { listGrants } from '../../storage/grant_store.ts';
 import { cliContext, CliError } from '../context.ts';
@@ -43,7 +45,8 @@ export function registerClientCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, options: OutputOptions) => {
       const { db, config, revocation } = await cliContext();
-      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation })('Client');
+      const clientCodec = clientSecretCodec(loadKeyring(config));
+      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec })('Client');
       const credentials = await createOperatorClient(db, adapter, name);
       const resource = adminResource(config.issuer);
       if (options.json) {
