@@ -14,6 +14,12 @@ const flag = (fallback: boolean) =>
     .optional()
     .transform((value) => (value === undefined || value === '' ? fallback : ['true', '1', 'yes'].includes(value)));
 
+/** A yes/no setting whose absence means "not chosen". */
+const optionalFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((value) => (value === undefined || value === '' ? undefined : ['true', '1', 'yes'].includes(value)));
+
 const DAY = 24 * 60 * 60;
 
 const environmentSchema = z.object({
@@ -38,7 +44,7 @@ const environmentSchema = z.object({
   MCP_INTROSPECTION_CLIENT_ID: optionalText,
   MCP_INTROSPECTION_CLIENT_SECRET: optionalText,
   REGISTRATION_INITIAL_ACCESS_TOKEN: optionalText,
-  REGISTRATION_OPEN: z.enum(['true', 'false', '1', '0', 'yes', 'no', '']).optional().transform((value) => (value === undefined || value === '' ? undefined : ['true', '1', 'yes'].includes(value))),
+  REGISTRATION_OPEN: optionalFlag,
   SECRETS_KEY: optionalText,
   SECRETS_KEY_FILE: optionalText,
   METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(9464),
@@ -144,6 +150,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     throw new ConfigError(
       'invalid configuration: MCP_TOKEN_VALIDATION=introspection needs MCP_INTROSPECTION_CLIENT_ID and MCP_INTROSPECTION_CLIENT_SECRET',
     );
+  }
+  if (env.REGISTRATION_OPEN === true && env.REGISTRATION_INITIAL_ACCESS_TOKEN !== undefined) {
+    throw new ConfigError('invalid configuration: REGISTRATION_OPEN=true contradicts REGISTRATION_INITIAL_ACCESS_TOKEN (registration needs the token): set one');
   }
   return {
     env: env.NODE_ENV,

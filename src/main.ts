@@ -3,6 +3,8 @@
 // server-key watcher (rotations made by `portcullis keys rotate`) run in the background.
 import { once } from 'node:events';
 import { loadConfig } from './config.ts';
+import { refuseUnsafeProduction } from './production_policy.ts';
+import { exitReadablyOnRefusal } from './startup_refusal.ts';
 import { openDatabase } from './db/connect.ts';
 import { prepareDatabase } from './db/prepare.ts';
 import { createAuthorizationServer } from './authorization_server.ts';
@@ -12,8 +14,11 @@ import { startMcpServer } from './mcp/mcp_server.ts';
 import { CLOCK_TOLERANCE } from './provider/configuration.ts';
 import { purgeExpired } from './storage/janitor.ts';
 import { recordJanitorRun } from './observability/metrics.ts';
+import { startMetricsServer } from './observability/metrics_server.ts';
 
+exitReadablyOnRefusal();
 const config = loadConfig();
+refuseUnsafeProduction(config);
 const logger = createLogger(config.logLevel);
 const started = performance.now();
 const db = openDatabase(config.database, logger);
@@ -45,6 +50,8 @@ if (mcpServer) {
   logger.info({ resource: config.resource, port: config.mcp.port, tokenValidation: config.mcp.tokenValidation }, 'MCP server listening');
 }
 
+const metricsServer = await startMetricsServer(config.metrics, logger);
+
 const janitor =
   config.janitorInterval > 0
     ? setInterval(() => {
@@ -70,6 +77,7 @@ async function shutdown(signal: string): Promise<void> {
   server.closeAllConnections();
   mcpServer?.close();
   mcpServer?.closeAllConnections();
+  metricsServer?.close();
   await db.destroy();
   process.exit(0);
 }

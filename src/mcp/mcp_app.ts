@@ -13,7 +13,7 @@ import { authenticate, requireToolScopes } from './bearer_auth.ts';
 import { metadataPaths, metadataUrl, protectedResourceMetadata } from './resource_metadata.ts';
 import { createMcpServer } from './tools.ts';
 import { healthRoutes } from '../http/health_routes.ts';
-import { metricsRoutes, observePool, requestMetrics } from '../observability/metrics.ts';
+import { observePool, requestMetrics } from '../observability/metrics.ts';
 import { requestLogging } from '../observability/request_context.ts';
 
 export interface McpAppDependencies {
@@ -95,7 +95,8 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
     ctx.body = { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null };
   });
 
-  for (const operational of [healthRoutes(db), metricsRoutes()]) app.use(operational.routes());
+  // /metrics is served on the management port only (src/observability/metrics_server.ts).
+  app.use(healthRoutes(db).routes());
   app.use(router.routes());
   return app;
 }

@@ -4,13 +4,15 @@
 // its place (`context`, e.g. the row it lives in) as additional data, so a sealed value copied into
 // another row does not open there.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { ConfigError } from '../config.ts';
 
 /** Prefix of a sealed value: `pcs1.<key id>.<iv>.<ciphertext>.<tag>`, each part base64url. */
 export const SEALED_PREFIX = 'pcs1.';
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
 
-export class KeyringError extends Error {
+/** A key that is missing or cannot open what is stored: a configuration problem (SECRETS_KEY). */
+export class KeyringError extends ConfigError {
   override name = 'KeyringError';
 }
 
@@ -67,7 +69,7 @@ export class Keyring {
     const [, id, iv, ciphertext, tag] = sealed.split('.');
     if (!id || iv === undefined || ciphertext === undefined || tag === undefined) throw new KeyringError(`malformed encrypted value (${context})`);
     const entry = this.#keys.find((candidate) => candidate.id === id);
-    if (!entry) throw new KeyringError(`${context} is encrypted with key ${id}, which is not among the configured secrets keys`);
+    if (!entry) throw new KeyringError(`${context} is encrypted with key ${id}, which is not among the configured secrets keys (SECRETS_KEY)`);
     const decipher = createDecipheriv('aes-256-gcm', entry.key, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(context));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
