@@ -54,7 +54,8 @@ export function openPrivateEmbeddedDatabase(dataDir: string, logger?: Logger): P
   const directory = join(dataDir, 'pglite');
   mkdirSync(directory, { mode: 0o700, recursive: true });
   const pglite = new PGlite(directory);
-  // A first open unpacks the new cluster with loose modes: tighten them before anyone queries.
-  (pglite as { waitReady: Promise<void> }).waitReady = pglite.waitReady.then(() => report(makePrivate(directory), logger));
+  // A first open unpacks the new cluster with loose modes (PGlite's doing, not worth a warning):
+  // tighten them before anyone queries.
+  (pglite as { waitReady: Promise<void> }).waitReady = pglite.waitReady.then(() => void makePrivate(directory));
   return pglite;
 }
