@@ -1,11 +1,13 @@
 // The secrets keys can be rotated without losing data: what was written under key A is readable
 // with SECRETS_KEY="B,A", `secrets rotate` moves everything to B, and then B alone is enough while A
-// alone no longer opens anything (the server refuses to start, naming the problem).
+// alone no longer opens anything (the server refuses to start, naming the problem). Rows stored in
+// clear before encryption existed are encrypted when a server starts.
 import { expect } from 'chai';
 import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
 import { runCli } from '../../src/cli/program.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRevocationService } from '../../src/revocation/revocation_service.ts';
+import { randomBytes } from 'node:crypto';
 import { Keyring, newSecretsKey, parseSecretsKey } from '../../src/secrets/keyring.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { postForm, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
@@ -96,6 +98,45 @@ describe('secrets keys (SECRETS_KEY) rotation', () => {
       expect(refused?.message).to.match(new RegExp(`encrypted with key ${keyIdOf(b)}, which is not among the configured secrets keys`));
     } finally {
       for (const server of servers) await server.close();
+      await database.close();
+    }
+  });
+
+  it('encrypts server keys and client secrets stored in clear (before encryption existed) on start', async () => {
+    const database = await createTestDatabase();
+    try {
+      const legacyCookieKey = randomBytes(32).toString('base64url');
+      const legacySecret = randomBytes(32).toString('base64url');
+      await database.db('server_keys').insert({ id: 'legacy-cookie', kind: 'cookie', material: JSON.stringify({ secret: legacyCookieKey }) });
+      const clientId = 'legacy-confidential';
+      await database.db('oidc_models').insert({
+        model: 'Client',
+        id: clientId,
+        client_id: clientId,
+        payload: JSON.stringify({
+          client_id: clientId,
+          client_secret: legacySecret,
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          redirect_uris: ['https://app.example/cb'],
+          token_endpoint_auth_method: 'client_secret_basic',
+        }),
+      });
+      const before = JSON.stringify(await database.db('server_keys').select('material'));
+      expect(before, 'the legacy row is in clear to begin with').to.include(legacyCookieKey);
+
+      const server = await startTestServer({ database, env: { SECRETS_KEY: newSecretsKey() } });
+      try {
+        const dump = JSON.stringify([await database.db('server_keys').select('material'), await database.db('oidc_models').select('payload')]);
+        expect(dump).not.to.include(legacyCookieKey);
+        expect(dump).not.to.include(legacySecret);
+        expect(server.provider.keys, 'the legacy cookie key is still in use').to.include(legacyCookieKey);
+        const client: RegisteredClient = { client_id: clientId, client_secret: legacySecret };
+        expect((await postForm(server.baseUrl, '/revoke', client, { token: 'not-a-token' })).status).to.equal(200);
+      } finally {
+        await server.close();
+      }
+    } finally {
       await database.close();
     }
   });
