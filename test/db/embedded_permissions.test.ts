@@ -1,6 +1,6 @@
-// The embedded database's files are this user's alone: DATA_DIR and every directory under it 0700,
-// every file 0600 (the secrets key file included), after a fresh start and after a start over a
-// directory someone loosened; an entry of another user's that is open to others is refused.
+// The embedded database's files are this user's alone: a new DATA_DIR and every directory under it
+// 0700, every file 0600 (the secrets key file included), after a fresh start and after a start over
+// files someone loosened; an entry that belongs to another user is refused.
 import { chmodSync, chownSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,19 +60,19 @@ describe('embedded database file permissions', () => {
   });
 
   it('repairs a directory whose modes were loosened, and the data is still there', async () => {
-    for (const [path] of modes(dataDir)) chmodSync(path, lstatSync(path).isDirectory() ? 0o777 : 0o666);
+    for (const [path] of modes(dataDir)) if (path !== dataDir) chmodSync(path, lstatSync(path).isDirectory() ? 0o777 : 0o666);
     expect(loosePaths(dataDir)).to.not.deep.equal([]);
     expect(await startOver(dataDir)).to.be.greaterThan(0);
     expect(loosePaths(dataDir)).to.deep.equal([]);
   });
 
-  it("refuses an entry open to others that belongs to another user, naming it", async () => {
+  it('refuses an entry that belongs to another user, naming it', async () => {
     // Needs a foreign owner, which only root can give a file (the test machine runs as root).
     expect(process.getuid?.(), 'this test runs as root').to.equal(0);
     const planted = join(dataDir, 'pglite', 'planted');
     writeFileSync(planted, 'x');
     chownSync(planted, 65534, 65534);
-    chmodSync(planted, 0o666);
+    chmodSync(planted, 0o600);
     const refused = await startOver(dataDir).then(
       () => undefined,
       (error: unknown) => error,

@@ -67,6 +67,12 @@ describe('secrets keys (SECRETS_KEY) rotation', () => {
           resource: adminResource(server.baseUrl),
         });
         expect(issued.status, `${label}: operator token`).to.equal(200);
+        const refused = await postForm(server.baseUrl, '/token', { client_id: operator.clientId, client_secret: `${operator.clientSecret}x` }, {
+          grant_type: 'client_credentials',
+          scope: 'admin',
+          resource: adminResource(server.baseUrl),
+        });
+        expect(refused.status, `${label}: operator with a wrong secret`).to.equal(401);
         expect(await (await fetch(`${server.baseUrl}/jwks`)).json(), `${label}: published keys`).to.deep.equal(published);
       };
 
