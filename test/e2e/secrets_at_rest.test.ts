@@ -131,7 +131,7 @@ describe('no presentable secret is stored in the database', () => {
     );
 
     // Secrets that must never be logged (at rest, a password is an argon2id hash and a client
-    // secret is kept for the library's comparison: see README "Secrets at rest").
+    // secret is encrypted or hashed: docs/security-model.md).
     const loggable = new Map(secrets);
     loggable.set(TEST_PASSWORD, 'password');
     loggable.set(clientB.client_secret!, 'B client secret');
