@@ -94,7 +94,8 @@ function insertable(keyring: Keyring, rows: KeyRow[]) {
   }));
 }
 
-async function lockKeys(trx: Database): Promise<void> {
+/** Serialises key creation, rotation and re-encryption (within a transaction). */
+export async function lockServerKeys(trx: Database): Promise<void> {
   await trx.raw("select pg_advisory_xact_lock(hashtext('portcullis:server_keys'))");
 }
 
@@ -106,7 +107,7 @@ export async function loadOrCreateServerKeys(db: Database, keyring: Keyring, gra
   if (missingSigning || missingCookie) {
     const signing = missingSigning ? await newSigningKey() : undefined;
     await db.transaction(async (trx) => {
-      await lockKeys(trx);
+      await lockServerKeys(trx);
       const current = await activeKeys(trx);
       const toInsert: KeyRow[] = [];
       if (signing && !current.some((row) => row.kind === 'signing')) toInsert.push(signing);
@@ -139,7 +140,7 @@ export async function rotateServerKeys(db: Database, keyring: Keyring, graceSeco
   const signing = await newSigningKey();
   const cookie = newCookieKey();
   return db.transaction(async (trx) => {
-    await lockKeys(trx);
+    await lockServerKeys(trx);
     const now = new Date();
     const deleted = await trx('server_keys')
       .where('retired_at', '<=', new Date(now.getTime() - graceSeconds * 1000))

@@ -4,7 +4,7 @@
 // written before encryption existed). Values already under the first key are not touched, so a rerun
 // changes nothing.
 import type { Database } from '../db/connect.ts';
-import { openKeyMaterial, sealKeyMaterial, type StoredKeyMaterial } from '../keys/key_store.ts';
+import { lockServerKeys, openKeyMaterial, sealKeyMaterial, type StoredKeyMaterial } from '../keys/key_store.ts';
 import { clientSecretContext, HASHED_SECRET_PREFIX } from '../secrets/client_secrets.ts';
 import { isSealed, type Keyring, SEALED_PREFIX } from '../secrets/keyring.ts';
 
@@ -25,8 +25,7 @@ function needsWork(keyring: Keyring, value: string, scope: ReencryptionScope): b
 
 export async function reencryptSecrets(db: Database, keyring: Keyring, scope: ReencryptionScope): Promise<ReencryptionResult> {
   return db.transaction(async (trx) => {
-    // The same lock as key creation and rotation (key_store.ts): no rotation interleaves.
-    await trx.raw("select pg_advisory_xact_lock(hashtext('portcullis:server_keys'))");
+    await lockServerKeys(trx);
     let serverKeys = 0;
     const keys: { id: string; material: StoredKeyMaterial }[] = await trx('server_keys').select('id', 'material').forUpdate();
     for (const row of keys) {
