@@ -6,7 +6,7 @@ import { cliContext } from '../context.ts';
 import { type OutputOptions, printJson, printLine } from '../output.ts';
 
 export function registerSecretsCommands(program: Command): void {
-  const secrets = program.command('secrets').description('the keys that encrypt secrets at rest (SECRETS_KEY)');
+  const secrets = program.command('secrets').description('SECRETS_KEY: the keys that encrypt stored secrets');
   secrets
     .command('new-key')
     .description('print a new random key for SECRETS_KEY (put it first in the list, then run `secrets rotate`)')
