@@ -47,6 +47,7 @@ childUrl.searchParams.set('options', `-c search_path=${schema}`);
 
 const port = await freePort();
 const mcpPort = await freePort();
+const metricsPort = await freePort();
 const baseUrl = `http://127.0.0.1:${port}`;
 const mcpUrl = `http://127.0.0.1:${mcpPort}/mcp`;
 const server: ChildProcess = spawn(process.execPath, [fileURLToPath(new URL('../src/main.ts', import.meta.url))], {
@@ -56,6 +57,7 @@ const server: ChildProcess = spawn(process.execPath, [fileURLToPath(new URL('../
     DATABASE_URL: childUrl.href,
     PORT: String(port),
     MCP_PORT: String(mcpPort),
+    METRICS_PORT: String(metricsPort),
     ISSUER: baseUrl,
     MCP_RESOURCE: mcpUrl,
     LOG_LEVEL: 'info',
@@ -200,7 +202,7 @@ async function sample(): Promise<void> {
   let rss: number | undefined;
   let heap: number | undefined;
   try {
-    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const read = (name: string) => {
       const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(metrics);
       return match ? Number(match[1]) : undefined;

@@ -118,7 +118,7 @@ export async function tokenEndpointBench(options: TokenBenchOptions): Promise<{ 
       config.issuer,
       providerConfiguration({
         config,
-        keys: await loadOrCreateServerKeys(db),
+        keys: await loadOrCreateServerKeys(db, real.keyring),
         adapter: memoryAdapter(),
         findAccountById: (id) => findAccountById(db, id),
         isOperatorClient: (clientId) => isOperatorClient(db, clientId),

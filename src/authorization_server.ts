@@ -20,6 +20,10 @@ import { operatorTokenVerifier } from './tokens/operator_token_verifier.ts';
 import { grantUseRecorder } from './tokens/grant_use.ts';
 import { accountRoutes } from './http/account_routes.ts';
 import { loginLimiter } from './http/rate_limit.ts';
+import { acceptHashedClientSecrets, clientSecretCodec } from './secrets/client_secrets.ts';
+import type { Keyring } from './secrets/keyring.ts';
+import { loadKeyring } from './secrets/keyring_source.ts';
+import { reencryptSecrets } from './storage/secret_reencryption.ts';
 
 export interface AuthorizationServer {
   provider: Provider;
@@ -27,12 +31,17 @@ export interface AuthorizationServer {
   revocation: RevocationService;
   /** The storage adapter for one provider model (operators create clients through it). */
   adapterFor: (model: string) => Adapter;
+  /** The keys secrets at rest are encrypted with (SECRETS_KEY). */
+  keyring: Keyring;
 }
 
 export async function createAuthorizationServer(config: Config, db: Database, logger: Logger): Promise<AuthorizationServer> {
-  const keys = await loadOrCreateServerKeys(db, config.keys.gracePeriod);
+  const keyring = loadKeyring(config);
+  // Rows written before secrets were encrypted are encrypted now (a no-op afterwards).
+  await reencryptSecrets(db, keyring, 'plain');
+  const keys = await loadOrCreateServerKeys(db, keyring, config.keys.gracePeriod);
   const revocation = createRevocationService(db, logger);
-  const adapterFor = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation });
+  const adapterFor = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: clientSecretCodec(keyring) });
   const provider = new Provider(
     config.issuer,
     providerConfiguration({
@@ -46,6 +55,7 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
   );
   provider.proxy = config.trustProxy;
   refuseDisabledClients(provider, (clientId) => isClientDisabled(db, clientId));
+  acceptHashedClientSecrets(provider);
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'provider server error'));
   // Last use of a grant, for the account pages: each access token the token endpoint issues.
   const recordGrantUse = grantUseRecorder(db, logger);
@@ -63,5 +73,5 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
       accountRoutes({ provider, db, revocation, issuer: config.issuer, sessionTtl: config.ttl.session, logins: loginLimiter(db, config.rateLimits) }),
     ],
   });
-  return { provider, app, revocation, adapterFor };
+  return { provider, app, revocation, adapterFor, keyring };
 }

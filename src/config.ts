@@ -14,6 +14,12 @@ const flag = (fallback: boolean) =>
     .optional()
     .transform((value) => (value === undefined || value === '' ? fallback : ['true', '1', 'yes'].includes(value)));
 
+/** A yes/no setting whose absence means "not chosen". */
+const optionalFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((value) => (value === undefined || value === '' ? undefined : ['true', '1', 'yes'].includes(value)));
+
 const DAY = 24 * 60 * 60;
 
 const environmentSchema = z.object({
@@ -40,6 +46,11 @@ const environmentSchema = z.object({
   MCP_INTROSPECTION_CLIENT_SECRET: optionalText,
   REGISTRATION_INITIAL_ACCESS_TOKEN: optionalText,
   CLIENT_METADATA_ALLOW_LOOPBACK: flag(false),
+  REGISTRATION_OPEN: optionalFlag,
+  SECRETS_KEY: optionalText,
+  SECRETS_KEY_FILE: optionalText,
+  METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(9464),
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   JANITOR_INTERVAL: z.coerce.number().int().min(0).default(300),
   KEYS_REFRESH_INTERVAL: z.coerce.number().int().min(0).default(30),
   KEYS_GRACE_PERIOD: seconds(DAY),
@@ -71,6 +82,15 @@ export interface Config {
    * outgoing request (jwks_uri, sector_identifier_uri, ...) keeps the library's special-address guard.
    */
   clientMetadataAllowLoopback: boolean;
+  /** REGISTRATION_OPEN: an explicit yes to open dynamic registration (production asks for a choice). */
+  registrationOpen: boolean | undefined;
+  /**
+   * Keys that encrypt secrets at rest (src/secrets): SECRETS_KEY split at commas, newest first, or the
+   * file SECRETS_KEY_FILE holding such a list; neither: `$DATA_DIR/secrets.key`, generated once.
+   */
+  secrets: { keys: string[]; keyFile: string | undefined };
+  /** Where /metrics is served, off the public ports (METRICS_PORT, 0: any free port; `off`: nowhere). */
+  metrics: { port: number | 'off'; host: string };
   /** Abuse limits, counted in the database across processes (src/http/rate_limit.ts). */
   rateLimits: RateLimitSettings;
   /** Seconds between janitor runs; 0 turns the in-process janitor off. */
@@ -142,6 +162,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (env.CLIENT_METADATA_ALLOW_LOOPBACK && env.NODE_ENV === 'production') {
     throw new ConfigError('invalid configuration: CLIENT_METADATA_ALLOW_LOOPBACK is for local development and is refused with NODE_ENV=production');
   }
+  if (env.REGISTRATION_OPEN === true && env.REGISTRATION_INITIAL_ACCESS_TOKEN !== undefined) {
+    throw new ConfigError('invalid configuration: REGISTRATION_OPEN=true contradicts REGISTRATION_INITIAL_ACCESS_TOKEN (registration needs the token): set one');
+  }
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -173,6 +196,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     registrationInitialAccessToken: env.REGISTRATION_INITIAL_ACCESS_TOKEN,
     clientMetadataAllowLoopback: env.CLIENT_METADATA_ALLOW_LOOPBACK,
+    registrationOpen: env.REGISTRATION_OPEN,
+    secrets: {
+      keys: env.SECRETS_KEY?.split(',').map((key) => key.trim()).filter(Boolean) ?? [],
+      keyFile: env.SECRETS_KEY_FILE === undefined ? undefined : resolve(env.SECRETS_KEY_FILE),
+    },
+    metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST },
     rateLimits: {
       windowSeconds: env.RATE_LIMIT_WINDOW,
       loginFailuresPerAccount: env.RATE_LIMIT_LOGIN_PER_ACCOUNT,

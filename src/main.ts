@@ -3,6 +3,8 @@
 // server-key watcher (rotations made by `portcullis keys rotate`) run in the background.
 import { once } from 'node:events';
 import { loadConfig } from './config.ts';
+import { refuseUnsafeProduction } from './production_policy.ts';
+import { exitReadablyOnRefusal } from './startup_refusal.ts';
 import { openDatabase } from './db/connect.ts';
 import { prepareDatabase } from './db/prepare.ts';
 import { createAuthorizationServer } from './authorization_server.ts';
@@ -13,13 +15,16 @@ import { CLOCK_TOLERANCE } from './provider/configuration.ts';
 import { purgeExpired } from './storage/janitor.ts';
 import { recordJanitorRun } from './observability/metrics.ts';
 import { printStartupMessage } from './startup_message.ts';
+import { startMetricsServer } from './observability/metrics_server.ts';
 
+exitReadablyOnRefusal();
 const config = loadConfig();
+refuseUnsafeProduction(config);
 const logger = createLogger(config.logLevel);
 const started = performance.now();
 const db = openDatabase(config.database, logger);
 const prepared = await prepareDatabase(db, config);
-const { app, provider } = await createAuthorizationServer(config, db, logger);
+const { app, provider, keyring } = await createAuthorizationServer(config, db, logger);
 const server = app.listen(config.port);
 await once(server, 'listening');
 logger.info(
@@ -38,6 +43,7 @@ const keyWatch = await watchServerKeys({
   logger,
   intervalSeconds: config.keys.refreshInterval,
   graceSeconds: config.keys.gracePeriod,
+  keyring,
   install: (keys) => installServerKeys(provider, [app], keys),
 });
 const mcpServer = config.serve === 'all' ? await startMcpServer({ config, provider, db, logger }) : undefined;
@@ -45,6 +51,8 @@ if (mcpServer) {
   logger.info({ resource: config.resource, port: config.mcp.port, tokenValidation: config.mcp.tokenValidation }, 'MCP server listening');
 }
 await printStartupMessage({ config, db, servesMcp: mcpServer !== undefined });
+
+const metricsServer = await startMetricsServer(config.metrics, logger);
 
 const janitor =
   config.janitorInterval > 0
@@ -71,6 +79,7 @@ async function shutdown(signal: string): Promise<void> {
   server.closeAllConnections();
   mcpServer?.close();
   mcpServer?.closeAllConnections();
+  metricsServer?.close();
   await db.destroy();
   process.exit(0);
 }

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import Provider, { errors, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Database } from '../db/connect.ts';
+import type { PayloadCodec } from '../secrets/client_secrets.ts';
 import type { Actor, RevocationOptions, RevocationService } from '../revocation/revocation_service.ts';
 import { findTokenByHash } from '../storage/revocation_store.ts';
 import { hashTokenValue } from '../storage/token_hash.ts';
@@ -32,6 +33,8 @@ export interface AdapterOptions {
   /** The provider's clock tolerance in seconds: rows stay findable that long past their expiry. */
   clockTolerance: number;
   revocation: RevocationService;
+  /** How Client payloads are stored (their secret encrypted or hashed: src/secrets/client_secrets.ts). */
+  clientCodec: PayloadCodec;
 }
 
 /** Who is revoking, judged from the provider request in progress (none: a script calling the API). */
@@ -117,6 +120,7 @@ export class KnexAdapter implements Adapter {
 
   #restore(row: StoredRow | undefined, id: string | undefined): AdapterPayload | undefined {
     if (!row) return undefined;
+    if (this.name === 'Client' && id !== undefined) return this.#options.clientCodec.decode(id, withoutIdPlaces(row.payload));
     if (!this.#hashed || id === undefined) return withoutIdPlaces(row.payload);
     return { ...pasteId(row.payload, id), jti: id };
   }
@@ -132,7 +136,7 @@ export class KnexAdapter implements Adapter {
         uid: payload.uid ?? null,
         client_id: this.name === 'Client' ? id : (payload.clientId ?? null),
         account_id: payload.accountId ?? null,
-        payload: this.#storedPayload(id, payload),
+        payload: this.#storedPayload(id, this.name === 'Client' ? this.#options.clientCodec.encode(id, payload) : payload),
         expires_at: expiresAt,
         updated_at: new Date(),
       })

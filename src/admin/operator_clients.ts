@@ -1,8 +1,10 @@
 // Creates the confidential client an operator uses for the admin API: client credentials only,
-// scope `admin`, audience `$ISSUER/admin`. The secret is returned once and never shown again.
+// scope `admin`, audience `$ISSUER/admin`. The secret is returned once and never shown again; only
+// its hash is stored (it is only ever compared: client_secret_basic).
 import { randomBytes } from 'node:crypto';
 import type { Adapter } from 'oidc-provider';
 import type { Database } from '../db/connect.ts';
+import { hashedClientSecret } from '../secrets/client_secrets.ts';
 import { addOperatorClient } from '../storage/operator_store.ts';
 
 export const ADMIN_SCOPE = 'admin';
@@ -21,7 +23,7 @@ export async function createOperatorClient(db: Database, clients: Adapter, name:
   const clientSecret = randomBytes(32).toString('base64url');
   await clients.upsert(clientId, {
     client_id: clientId,
-    client_secret: clientSecret,
+    client_secret: hashedClientSecret(clientSecret),
     client_name: name,
     client_id_issued_at: Math.floor(Date.now() / 1000),
     grant_types: ['client_credentials'],

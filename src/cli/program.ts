@@ -10,6 +10,7 @@ import { registerGrantCommands } from './commands/grants.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerMaintenanceCommands } from './commands/maintenance.ts';
 import { registerRevokeCommands } from './commands/revoke.ts';
+import { registerSecretsCommands } from './commands/secrets.ts';
 import { registerUserCommands } from './commands/users.ts';
 import { type CliContext, CliError, closeCliContext, provideCliContext } from './context.ts';
 import { packageVersion } from '../package_version.ts';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerMaintenanceCommands(program);
   registerKeyCommands(program);
+  registerSecretsCommands(program);
   return program;
 }
 

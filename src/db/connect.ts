@@ -1,10 +1,9 @@
 // Opens the database: PostgreSQL through `pg` when a URL is configured, otherwise the embedded
 // PGlite under DATA_DIR. Everything above this module sees one Knex instance either way.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import type { Logger } from '../logger.ts';
+import { openPrivateEmbeddedDatabase } from './embedded_permissions.ts';
 
 export type Database = Knex;
 
@@ -57,12 +56,6 @@ export function openDatabase(target: DatabaseTarget, logger?: Logger): Database 
       ...log,
     });
   }
-  const filename = target.dataDir === 'memory://' ? 'memory://' : embeddedDirectory(target.dataDir);
-  return knex({ client: ClientPgLite, connection: { filename } as Knex.StaticConnectionConfig, ...log });
-}
-
-function embeddedDirectory(dataDir: string): string {
-  const directory = join(dataDir, 'pglite');
-  mkdirSync(directory, { recursive: true });
-  return directory;
+  const connection = target.dataDir === 'memory://' ? { filename: 'memory://' } : { pglite: openPrivateEmbeddedDatabase(target.dataDir, logger) };
+  return knex({ client: ClientPgLite, connection: connection as Knex.StaticConnectionConfig, ...log });
 }

@@ -14,7 +14,7 @@ import { healthRoutes } from './health_routes.ts';
 import { interactionRoutes } from './interaction_routes.ts';
 import { mcpClientSupport } from './mcp_client_support.ts';
 import { loginLimiter, type RateLimits, requestRateLimits } from './rate_limit.ts';
-import { metricsRoutes, observePool, observeProvider, requestMetrics } from '../observability/metrics.ts';
+import { observePool, observeProvider, requestMetrics } from '../observability/metrics.ts';
 import { requestLogging } from '../observability/request_context.ts';
 import { securityHeaders } from './security_headers.ts';
 
@@ -48,10 +48,11 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [], 
   app.use(errorBoundary(logger));
   // The provider renders its own errors; the boundary needs to see why (database down: 503).
   provider.on('server_error', rememberServerError);
-  const ourRouters = [healthRoutes(db), metricsRoutes(), assetRoutes(), interactionRoutes({ provider, db, logins: rateLimits && loginLimiter(db, rateLimits) }), ...routers];
+  const ourRouters = [healthRoutes(db), assetRoutes(), interactionRoutes({ provider, db, logins: rateLimits && loginLimiter(db, rateLimits) }), ...routers];
   // Before every guard that reads the path: each route is reachable under one spelling only.
   app.use(canonicalPaths([...ourRouters.map(routerTable), providerTable(provider)]));
   if (rateLimits) app.use(requestRateLimits(db, rateLimits));
+  // /metrics is served on the management port only (src/observability/metrics_server.ts).
   for (const router of ourRouters) {
     app.use(router.routes());
     app.use(router.allowedMethods());

@@ -8,6 +8,7 @@ import type Provider from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
+import type { Keyring } from '../secrets/keyring.ts';
 import { recordKeyReload } from '../observability/metrics.ts';
 import { loadServerKeys, SERVER_KEYS_CHANNEL, type ServerKeys } from './key_store.ts';
 
@@ -34,6 +35,8 @@ export interface KeyWatchOptions {
   intervalSeconds: number;
   /** Seconds a retired key stays loaded. */
   graceSeconds: number;
+  /** Opens the stored key material. */
+  keyring: Keyring;
   install: (keys: ServerKeys) => void;
 }
 
@@ -54,14 +57,14 @@ export async function watchServerKeys(options: KeyWatchOptions): Promise<KeyWatc
   const { db, logger } = options;
   // The installed set, compared whole: a rotation changes it, and so does a retired key leaving
   // after its grace period without any rotation (a handful of rows, cheap to read).
-  let installed = JSON.stringify(await loadServerKeys(db, options.graceSeconds));
+  let installed = JSON.stringify(await loadServerKeys(db, options.keyring, options.graceSeconds));
   let running: Promise<void> | undefined;
   let stopped = false;
   let listener: PgNotificationClient | undefined;
 
   async function reload(): Promise<void> {
     try {
-      const keys = await loadServerKeys(db, options.graceSeconds);
+      const keys = await loadServerKeys(db, options.keyring, options.graceSeconds);
       const serialized = JSON.stringify(keys);
       if (serialized === installed) return;
       options.install(keys);

@@ -2,13 +2,18 @@
 // the same PostgreSQL database (the embedded database cannot be shared between processes).
 import { createAuthorizationServer } from '../authorization_server.ts';
 import { loadConfig } from '../config.ts';
+import { refuseUnsafeProduction } from '../production_policy.ts';
+import { exitReadablyOnRefusal } from '../startup_refusal.ts';
 import { openDatabase } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createLogger } from '../logger.ts';
 import { startMcpServer } from './mcp_server.ts';
+import { startMetricsServer } from '../observability/metrics_server.ts';
 import { installServerKeys, watchServerKeys } from '../keys/key_refresh.ts';
 
+exitReadablyOnRefusal();
 const config = loadConfig();
+refuseUnsafeProduction(config);
 const logger = createLogger(config.logLevel);
 if (config.database.url === undefined) {
   logger.fatal(
@@ -20,7 +25,7 @@ if (config.database.url === undefined) {
 const db = openDatabase(config.database, logger);
 await migrateToLatest(db);
 // The provider is built for its models only (token, grant, client lookups); its routes are not served.
-const { provider } = await createAuthorizationServer(config, db, logger);
+const { provider, keyring } = await createAuthorizationServer(config, db, logger);
 const server = await startMcpServer({ config, provider, db, logger });
 // Its provider never signs here, but keeps the same keys as the authorization servers.
 const keyWatch = await watchServerKeys({
@@ -28,8 +33,10 @@ const keyWatch = await watchServerKeys({
   logger,
   intervalSeconds: config.keys.refreshInterval,
   graceSeconds: config.keys.gracePeriod,
+  keyring,
   install: (keys) => installServerKeys(provider, [], keys),
 });
+const metricsServer = await startMetricsServer(config.metrics, logger);
 logger.info(
   { resource: config.resource, port: config.mcp.port, issuer: config.issuer, tokenValidation: config.mcp.tokenValidation },
   'MCP server listening',
@@ -40,6 +47,7 @@ async function shutdown(signal: string): Promise<void> {
   await keyWatch.stop();
   server.close();
   server.closeAllConnections();
+  metricsServer?.close();
   await db.destroy();
   process.exit(0);
 }

@@ -14,7 +14,7 @@ import { metadataPaths, metadataUrl, protectedResourceMetadata } from './resourc
 import { createMcpServer } from './tools.ts';
 import { canonicalPaths, routerTable } from '../http/canonical_path.ts';
 import { healthRoutes } from '../http/health_routes.ts';
-import { metricsRoutes, observePool, requestMetrics } from '../observability/metrics.ts';
+import { observePool, requestMetrics } from '../observability/metrics.ts';
 import { requestLogging } from '../observability/request_context.ts';
 
 export interface McpAppDependencies {
@@ -96,7 +96,8 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
     ctx.body = { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null };
   });
 
-  const routers = [healthRoutes(db), metricsRoutes(), router];
+  // /metrics is served on the management port only (src/observability/metrics_server.ts).
+  const routers = [healthRoutes(db), router];
   app.use(canonicalPaths(routers.map(routerTable)));
   for (const routes of routers) app.use(routes.routes());
   return app;

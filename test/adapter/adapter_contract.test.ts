@@ -8,6 +8,8 @@ import { type AdapterPayload, errors } from 'oidc-provider';
 import { KnexAdapter } from '../../src/adapter/knex_adapter.ts';
 import { createLogger } from '../../src/logger.ts';
 import { CLOCK_TOLERANCE } from '../../src/provider/configuration.ts';
+import { clientSecretCodec } from '../../src/secrets/client_secrets.ts';
+import { Keyring } from '../../src/secrets/keyring.ts';
 import { createRevocationService, type RevocationService } from '../../src/revocation/revocation_service.ts';
 import { purgeExpired } from '../../src/storage/janitor.ts';
 import { availableKinds, createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -61,7 +63,8 @@ for (const kind of availableKinds()) {
     });
     after(() => database?.close());
 
-    const adapter = (name: string) => new KnexAdapter(database.db, name, { clockTolerance: CLOCK_TOLERANCE, revocation });
+    const clientCodec = clientSecretCodec(new Keyring([randomBytes(32)]));
+    const adapter = (name: string) => new KnexAdapter(database.db, name, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec });
 
     async function setExpiry(model: string, id: string, expiresAt: Date | null): Promise<void> {
       const { table, where } = rowLocation(model, id);

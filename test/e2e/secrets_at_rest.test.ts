@@ -2,11 +2,15 @@
 // (registration, authorize, code exchange, refresh, revoke, and an authorization left unfinished),
 // every row of every table, as text, is searched for every token, code and cookie value seen. Every
 // log line both servers wrote during the flows (at trace level, through the real logger and its
-// redaction) is searched too, for those and for client secrets and passwords.
+// redaction) is searched too, for those and for client secrets and passwords. After an operator
+// client is created, a confidential client registered and the server keys rotated, the dump holds no
+// private key material (no JWK d/p/q/dp/dq/qi, no cookie key) and no client secret either.
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
+import { loadServerKeys, rotateServerKeys } from '../../src/keys/key_store.ts';
+import { loadKeyring } from '../../src/secrets/keyring_source.ts';
 import { createLogger } from '../../src/logger.ts';
 import { callTool, startMcpTestStack } from '../support/mcp_server.ts';
 import {
@@ -57,7 +61,7 @@ describe('no presentable secret is stored in the database', () => {
     return rows.join('\n');
   }
 
-  it('holds no access token, refresh token, code, registration access token or cookie value', async () => {
+  it('holds no access token, refresh token, code, registration access token, cookie value, client secret or private key', async () => {
     const resource = server.config.resource;
     const account = { email: (await createTestAccount(server.db)).email, password: TEST_PASSWORD };
     const secrets = new Map<string, string>();
@@ -127,7 +131,7 @@ describe('no presentable secret is stored in the database', () => {
     );
 
     // Secrets that must never be logged (at rest, a password is an argon2id hash and a client
-    // secret is kept for the library's comparison: see README "Secrets at rest").
+    // secret is encrypted or hashed: docs/security-model.md).
     const loggable = new Map(secrets);
     loggable.set(TEST_PASSWORD, 'password');
     loggable.set(clientB.client_secret!, 'B client secret');
@@ -161,6 +165,18 @@ describe('no presentable secret is stored in the database', () => {
     expect(logLines.length, 'log lines written during the flows').to.be.greaterThan(20);
     const logged = [...loggable].filter(([value]) => log.includes(value)).map(([, label]) => label);
     expect(logged, 'secrets found in the log lines').to.deep.equal([]);
+
+    // Rotated keys: the retired set stays stored (grace period) beside the new one.
+    const keyring = loadKeyring(server.config);
+    await rotateServerKeys(server.db, keyring, server.config.keys.gracePeriod);
+    const serverKeys = await loadServerKeys(server.db, keyring, server.config.keys.gracePeriod);
+    expect(serverKeys.signingKeys, 'signing keys after a rotation').to.have.length(2);
+    for (const [index, jwk] of serverKeys.signingKeys.entries()) {
+      for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) keep(`signing key ${index} private member ${member}`, jwk[member]);
+    }
+    for (const [index, cookieKey] of serverKeys.cookieKeys.entries()) keep(`cookie key ${index}`, cookieKey);
+    keep('B client secret', clientB.client_secret);
+    keep('operator client secret', operator.clientSecret);
 
     const dump = await dumpDatabase();
     // The dump is real: the live tokens' rows are there, under their hashes.

@@ -1,4 +1,5 @@
-// /metrics on both servers (issued, revoked, validation outcomes, latency, pool), /healthz and /readyz
+// /metrics for both servers (issued, revoked, validation outcomes, latency, pool) on the management
+// listener only, never on a public port; /healthz and /readyz
 // on the MCP server, request ids, and JSON log lines that name the request and carry no secret.
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
@@ -10,6 +11,8 @@ import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 import Koa from 'koa';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createMetricsApp } from '../../src/observability/metrics_server.ts';
 
 function sample(text: string, name: string, labels: Record<string, string>): number {
   const lines = text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
@@ -29,22 +32,30 @@ async function metrics(url: string): Promise<string> {
 describe('observability', () => {
   let stack: McpTestStack;
   let mcpOrigin: string;
+  let management: Server;
+  let managementOrigin: string;
 
   before(async () => {
     stack = await startMcpTestStack();
     mcpOrigin = new URL(stack.mcpUrl).origin;
+    management = createMetricsApp().listen(0, '127.0.0.1');
+    await once(management, 'listening');
+    managementOrigin = `http://127.0.0.1:${(management.address() as AddressInfo).port}`;
   });
-  after(() => stack.close());
+  after(async () => {
+    management.close();
+    await stack.close();
+  });
 
   it('counts issued and revoked tokens, validation outcomes and request latency', async () => {
-    const before = await metrics(`${stack.baseUrl}/metrics`);
+    const before = await metrics(`${managementOrigin}/metrics`);
     const account = { ...(await createTestAccount(stack.db)), password: TEST_PASSWORD };
     const { client, tokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl });
     expect((await callTool(stack.mcpUrl, tokens.access_token, 'whoami')).status).to.equal(200);
     expect((await revoke(stack.baseUrl, client, tokens.access_token)).status).to.equal(200);
     expect((await callTool(stack.mcpUrl, tokens.access_token, 'whoami')).status).to.equal(401);
 
-    const after = await metrics(`${stack.baseUrl}/metrics`);
+    const after = await metrics(`${managementOrigin}/metrics`);
     const delta = (name: string, labels: Record<string, string>) => sample(after, name, labels) - sample(before, name, labels);
     expect(delta('portcullis_tokens_issued_total', { kind: 'AccessToken', grant_type: 'authorization_code' })).to.equal(1);
     expect(delta('portcullis_tokens_issued_total', { kind: 'RefreshToken' })).to.equal(1);
@@ -59,8 +70,18 @@ describe('observability', () => {
     expect(after).not.to.include(tokens.access_token);
   });
 
-  it('serves /metrics, /healthz and /readyz on the MCP server', async () => {
-    expect(await metrics(`${mcpOrigin}/metrics`)).to.include('portcullis_token_validations_total');
+  it('serves /metrics on the management listener only: 404 on the public ports of both servers', async () => {
+    expect(await metrics(`${managementOrigin}/metrics`)).to.include('portcullis_token_validations_total');
+    for (const origin of [stack.baseUrl, mcpOrigin]) {
+      for (const path of ['/metrics', '/METRICS', '/metrics/', '//metrics', '/%6detrics']) {
+        const response = await fetch(`${origin}${path}`);
+        expect(response.status, `${origin}${path}`).to.equal(404);
+        expect(await response.text(), `${origin}${path}`).not.to.include('portcullis_');
+      }
+    }
+  });
+
+  it('serves /healthz and /readyz on the MCP server', async () => {
     const health = await fetch(`${mcpOrigin}/healthz`);
     expect(health.status).to.equal(200);
     const ready = await fetch(`${mcpOrigin}/readyz`);

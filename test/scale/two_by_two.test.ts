@@ -213,7 +213,7 @@ describe('scale-out: 2 authorization servers and 2 MCP servers on one PostgreSQL
   it('serves /metrics and /readyz on every process', async () => {
     for (const server of [...authorization, ...mcp]) {
       expect((await fetch(`${server.origin}/readyz`)).status, server.name).to.equal(200);
-      const metrics = await (await fetch(`${server.origin}/metrics`)).text();
+      const metrics = await (await fetch(`${server.metricsOrigin}/metrics`)).text();
       expect(metrics, server.name).to.include('portcullis_db_pool_connections');
     }
   });

@@ -53,6 +53,8 @@ export async function freePort(): Promise<number> {
 export interface ServerProcess {
   name: string;
   origin: string;
+  /** The management listener's origin (/metrics). */
+  metricsOrigin: string;
   child: ChildProcess;
   output(): string;
   stop(): Promise<void>;
@@ -60,9 +62,10 @@ export interface ServerProcess {
 
 /** Starts `node <script>` with `env` and waits until GET <origin>/healthz answers 200. */
 export async function startProcess(name: string, script: string, port: number, env: Record<string, string>): Promise<ServerProcess> {
+  const metricsPort = await freePort();
   const child = spawn(process.execPath, [script], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', JANITOR_INTERVAL: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', JANITOR_INTERVAL: '0', METRICS_PORT: String(metricsPort), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -83,6 +86,7 @@ export async function startProcess(name: string, script: string, port: number, e
   return {
     name,
     origin,
+    metricsOrigin: `http://127.0.0.1:${metricsPort}`,
     child,
     output: () => output,
     async stop() {

@@ -4,6 +4,8 @@ import { createResourceServerClient } from '../../admin/resource_server_clients.
 import { createAdapterFactory } from '../../adapter/knex_adapter.ts';
 import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
 import { sameResource } from '../../provider/scopes.ts';
+import { clientSecretCodec } from '../../secrets/client_secrets.ts';
+import { loadKeyring } from '../../secrets/keyring_source.ts';
 import { listClients } from '../../storage/client_store.ts';
 import { recordedServerIssuer } from '../../storage/server_settings_store.ts';
 import { cliContext, CliError, cliOperations } from '../context.ts';
@@ -57,7 +59,8 @@ export function registerClientCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, options: OutputOptions) => {
       const { db, config, revocation } = await cliContext();
-      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation })('Client');
+      const clientCodec = clientSecretCodec(loadKeyring(config));
+      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec })('Client');
       const issuer = await serverIssuer(config.issuer);
       const credentials = await createOperatorClient(db, adapter, name);
       const resource = adminResource(issuer);
@@ -82,7 +85,7 @@ export function registerClientCommands(program: Command): void {
       if (!sameResource(resource, config.resource)) {
         throw new CliError(`unknown resource ${JSON.stringify(resource)}: this server issues tokens for ${config.resource}`);
       }
-      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation })('Client');
+      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: clientSecretCodec(loadKeyring(config)) })('Client');
       const credentials = await createResourceServerClient(db, adapter, config.resource, options.name);
       if (options.json) {
         printJson({ resource: credentials.resource, client_id: credentials.clientId, client_secret: credentials.clientSecret });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { listServerKeys, rotateServerKeys } from '../../keys/key_store.ts';
+import { loadKeyring } from '../../secrets/keyring_source.ts';
 import { cliContext } from '../context.ts';
 import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';
 
@@ -11,7 +12,7 @@ export function registerKeyCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: OutputOptions) => {
       const { db, config } = await cliContext();
-      const result = await rotateServerKeys(db, config.keys.gracePeriod);
+      const result = await rotateServerKeys(db, loadKeyring(config), config.keys.gracePeriod);
       if (options.json) printJson(result);
       else {
         printLine(`new signing key ${result.added.signing}, new cookie key ${result.added.cookie}`);
