@@ -124,7 +124,7 @@ export async function tokenEndpointBench(options: TokenBenchOptions): Promise<{ 
         isOperatorClient: (clientId) => isOperatorClient(db, clientId),
       }),
     );
-    const memoryApp = createHttpApp({ provider: memoryProvider, db, logger, trustProxy: false });
+    const memoryApp = createHttpApp({ provider: memoryProvider, db, logger, trustProxy: 0 });
     variants.push({ name: 'memory', provider: memoryProvider, ...(await listen(memoryApp)) });
 
     const account = await createAccount(db, `bench-${Date.now()}@example.test`, 'bench password bench');

@@ -6,6 +6,7 @@ import { createAdapterFactory } from './adapter/knex_adapter.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/connect.ts';
 import { createHttpApp } from './http/app.ts';
+import { trustProxyHops } from './http/client_address.ts';
 import { loadOrCreateServerKeys } from './keys/key_store.ts';
 import type { Logger } from './logger.ts';
 import { CLOCK_TOLERANCE, providerConfiguration } from './provider/configuration.ts';
@@ -40,7 +41,7 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
       isOperatorClient: (clientId) => isOperatorClient(db, clientId),
     }),
   );
-  provider.proxy = config.trustProxy;
+  trustProxyHops(provider, config.trustProxy);
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'provider server error'));
   // Last use of a grant, for the account pages: each access token the token endpoint issues.
   const recordGrantUse = grantUseRecorder(db, logger);

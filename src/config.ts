@@ -14,13 +14,19 @@ const flag = (fallback: boolean) =>
     .optional()
     .transform((value) => (value === undefined || value === '' ? fallback : ['true', '1', 'yes'].includes(value)));
 
+// TRUST_PROXY: how many reverse proxies append to X-Forwarded-For. false/no/0/empty: none (the
+// socket address is the client); true/yes/1: one; a whole number: that many.
+const proxyHops = z.union([flag(false).transform(Number), z.coerce.number().int().min(0).max(20)], {
+  error: 'expected false, true or a number of proxy hops (0-20)',
+});
+
 const DAY = 24 * 60 * 60;
 
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   ISSUER: optionalText.pipe(z.url().optional()),
-  TRUST_PROXY: flag(false),
+  TRUST_PROXY: proxyHops,
   DATABASE_URL: optionalText.pipe(z.url().optional()),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).default(10),
   DATABASE_ACQUIRE_TIMEOUT: z.coerce.number().int().positive().default(5000),
@@ -56,7 +62,8 @@ export interface Config {
   env: 'development' | 'test' | 'production';
   port: number;
   issuer: string;
-  trustProxy: boolean;
+  /** Reverse proxies in front of the servers whose X-Forwarded-* headers are trusted (src/http/client_address.ts); 0: none. */
+  trustProxy: number;
   database: DatabaseSettings;
   ttl: { accessToken: number; refreshToken: number; grant: number; session: number };
   /** The protected resource (the MCP server) tokens are issued for. */

@@ -7,6 +7,7 @@ import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { assetRoutes } from './asset_routes.ts';
 import { bodyLimit } from './body_limit.ts';
+import { trustProxyHops } from './client_address.ts';
 import { errorBoundary, rememberServerError } from './error_boundary.ts';
 import { healthRoutes } from './health_routes.ts';
 import { interactionRoutes } from './interaction_routes.ts';
@@ -20,7 +21,8 @@ export interface HttpAppDependencies {
   provider: Provider;
   db: Database;
   logger: Logger;
-  trustProxy: boolean;
+  /** Reverse proxy hops whose X-Forwarded-For entries are trusted (src/http/client_address.ts). */
+  trustProxy: number;
   /** Further surfaces (the admin API), mounted before the provider. */
   routers?: Router[];
   /** Abuse limits (429); none when absent. */
@@ -33,7 +35,7 @@ const OPENID_METADATA_PATH = '/.well-known/openid-configuration';
 
 export function createHttpApp({ provider, db, logger, trustProxy, routers = [], rateLimits }: HttpAppDependencies): Koa {
   const app = new Koa();
-  app.proxy = trustProxy;
+  trustProxyHops(app, trustProxy);
   // Mounted, the provider reads cookies through this app's context: it must sign with the same keys.
   app.keys = provider.keys;
   app.silent = true;

@@ -12,6 +12,7 @@ import type { AccessTokenVerifier } from '../tokens/access_token_verifier.ts';
 import { authenticate, requireToolScopes } from './bearer_auth.ts';
 import { metadataPaths, metadataUrl, protectedResourceMetadata } from './resource_metadata.ts';
 import { createMcpServer } from './tools.ts';
+import { trustProxyHops } from '../http/client_address.ts';
 import { healthRoutes } from '../http/health_routes.ts';
 import { metricsRoutes, observePool, requestMetrics } from '../observability/metrics.ts';
 import { requestLogging } from '../observability/request_context.ts';
@@ -24,12 +25,13 @@ export interface McpAppDependencies {
   verifier: AccessTokenVerifier;
   db: Database;
   logger: Logger;
-  trustProxy?: boolean;
+  /** Reverse proxy hops whose X-Forwarded-For entries are trusted (src/http/client_address.ts). */
+  trustProxy?: number;
 }
 
-export function createMcpApp({ resource, issuer, verifier, db, logger, trustProxy = false }: McpAppDependencies): Koa {
+export function createMcpApp({ resource, issuer, verifier, db, logger, trustProxy = 0 }: McpAppDependencies): Koa {
   const app = new Koa();
-  app.proxy = trustProxy;
+  trustProxyHops(app, trustProxy);
   app.silent = true;
   app.use(requestLogging('mcp', logger));
   app.use(requestMetrics('mcp'));

@@ -202,3 +202,76 @@ describe('rate limits shared across server instances (429 + Retry-After)', funct
     }
   });
 });
+
+describe('rate limits behind a trusted proxy (TRUST_PROXY=1): the client address is the right-most X-Forwarded-For entry', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({
+      env: { TRUST_PROXY: '1', RATE_LIMIT_WINDOW: '60', RATE_LIMIT_REGISTRATION: '3', RATE_LIMIT_LOGIN_PER_ADDRESS: '4', RATE_LIMIT_LOGIN_PER_ACCOUNT: '0' },
+    });
+  });
+  after(async () => {
+    await server?.close();
+  });
+  beforeEach(async () => {
+    await server.db('rate_limits').delete();
+  });
+
+  /** What the one trusted proxy forwards: the client's own (forged) header, then the address it saw. */
+  const forwarded = (forged: string, seen: string) => ({ 'x-forwarded-for': `${forged}, ${seen}` });
+
+  async function register(headers: Record<string, string>): Promise<number> {
+    const response = await fetch(`${server.baseUrl}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' }),
+    });
+    await response.body?.cancel();
+    return response.status;
+  }
+
+  it('forged left-most values all land in one bucket: the registration limit holds', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i += 1) statuses.push(await register(forwarded(`198.51.100.${i}, 10.0.0.${i}`, '203.0.113.7')));
+    expect(statuses.slice(0, 3).every((status) => status !== 429), `statuses ${statuses}`).to.equal(true);
+    expect(statuses.slice(3)).to.deep.equal([429, 429]);
+    const keys = (await server.db('rate_limits').select('key')).map((row: { key: string }) => row.key);
+    expect(keys).to.deep.equal(['registration:203.0.113.7']);
+    // Another address the proxy saw is another client, with its own count.
+    expect(await register(forwarded('203.0.113.7', '203.0.113.8'))).to.not.equal(429);
+  });
+
+  it('forged left-most values do not escape the failed sign-in limit per address', async () => {
+    const client = await registerClient(server.baseUrl);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const headers = forwarded(`198.51.100.${i}`, '203.0.113.9');
+      const started = await fetch(
+        `${server.baseUrl}/authorize?${new URLSearchParams({
+          client_id: client.client_id,
+          response_type: 'code',
+          redirect_uri: REDIRECT_URI,
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+          scope: 'mcp:read',
+          resource: server.config.resource,
+        })}`,
+        { redirect: 'manual', headers },
+      );
+      const jar = new CookieJar();
+      jar.store(started);
+      await started.body?.cancel();
+      const response = await fetch(new URL(`${started.headers.get('location')!}/login`, server.baseUrl), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header(), ...headers },
+        body: new URLSearchParams({ email: `nobody${i}@example.test`, password: 'guess' }),
+      });
+      await response.body?.cancel();
+      statuses.push(response.status);
+    }
+    expect(statuses).to.deep.equal([401, 401, 401, 401, 429, 429]);
+  });
+});
