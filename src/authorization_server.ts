@@ -17,7 +17,7 @@ import { isOperatorClient } from './storage/operator_store.ts';
 import { operatorTokenVerifier } from './tokens/operator_token_verifier.ts';
 import { grantUseRecorder } from './tokens/grant_use.ts';
 import { accountRoutes } from './http/account_routes.ts';
-import { loginLimiter } from './http/rate_limit.ts';
+import { signInLimiter } from './accounts/sign_in_limiter.ts';
 
 export interface AuthorizationServer {
   provider: Provider;
@@ -56,7 +56,7 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
     rateLimits: config.rateLimits,
     routers: [
       adminRoutes({ db, revocation, verifier, resource: admin }),
-      accountRoutes({ provider, db, revocation, issuer: config.issuer, sessionTtl: config.ttl.session, logins: loginLimiter(db, config.rateLimits) }),
+      accountRoutes({ provider, db, revocation, issuer: config.issuer, sessionTtl: config.ttl.session, logins: signInLimiter(db, config.rateLimits) }),
     ],
   });
   return { provider, app, revocation, adapterFor };

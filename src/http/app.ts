@@ -12,7 +12,8 @@ import { errorBoundary, rememberServerError } from './error_boundary.ts';
 import { healthRoutes } from './health_routes.ts';
 import { interactionRoutes } from './interaction_routes.ts';
 import { mcpClientSupport } from './mcp_client_support.ts';
-import { loginLimiter, type RateLimits, requestRateLimits } from './rate_limit.ts';
+import { type RateLimits, requestRateLimits } from './rate_limit.ts';
+import { signInLimiter } from '../accounts/sign_in_limiter.ts';
 import { metricsRoutes, observePool, observeProvider, requestMetrics } from '../observability/metrics.ts';
 import { requestLogging } from '../observability/request_context.ts';
 import { securityHeaders } from './security_headers.ts';
@@ -49,7 +50,7 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [], 
   // The provider renders its own errors; the boundary needs to see why (database down: 503).
   provider.on('server_error', rememberServerError);
   if (rateLimits) app.use(requestRateLimits(db, rateLimits));
-  for (const router of [healthRoutes(db), metricsRoutes(), assetRoutes(), interactionRoutes({ provider, db, logins: rateLimits && loginLimiter(db, rateLimits) }), ...routers]) {
+  for (const router of [healthRoutes(db), metricsRoutes(), assetRoutes(), interactionRoutes({ provider, db, logins: rateLimits && signInLimiter(db, rateLimits) }), ...routers]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

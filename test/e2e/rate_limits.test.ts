@@ -275,3 +275,107 @@ describe('rate limits behind a trusted proxy (TRUST_PROXY=1): the client address
     expect(statuses).to.deep.equal([401, 401, 401, 401, 429, 429]);
   });
 });
+
+describe('failed sign-in limits count an attempt before the password is checked (parallel guesses)', function () {
+  this.timeout(120_000);
+  const PER_ACCOUNT = 10;
+  const GUESSES = 60;
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({
+      env: { RATE_LIMIT_WINDOW: '60', RATE_LIMIT_LOGIN_PER_ACCOUNT: String(PER_ACCOUNT), RATE_LIMIT_LOGIN_PER_ADDRESS: '1000' },
+    });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+
+  /** Statuses by kind: a 401 or 303 means the password was checked; 429 means it was not. */
+  function tally(statuses: number[]) {
+    return {
+      checked: statuses.filter((status) => status === 401 || status === 303).length,
+      refused: statuses.filter((status) => status === 429).length,
+    };
+  }
+
+  async function accountCount(email: string): Promise<number> {
+    const { hashTokenValue } = await import('../../src/storage/token_hash.ts');
+    const row = (await server.db('rate_limits').where({ key: `login-account:${hashTokenValue(email)}` }).first()) as { count: number } | undefined;
+    return Number(row?.count ?? 0);
+  }
+
+  it(`the login form: of ${GUESSES} parallel wrong guesses at most ${PER_ACCOUNT} reach the password check, then the right one is refused`, async () => {
+    const account = await createTestAccount(server.db);
+    const client = await registerClient(server.baseUrl);
+    const started = await fetch(
+      `${server.baseUrl}/authorize?${new URLSearchParams({
+        client_id: client.client_id,
+        response_type: 'code',
+        redirect_uri: REDIRECT_URI,
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        scope: 'mcp:read',
+        resource: server.config.resource,
+      })}`,
+      { redirect: 'manual' },
+    );
+    const jar = new CookieJar();
+    jar.store(started);
+    await started.body?.cancel();
+    const url = new URL(`${started.headers.get('location')!}/login`, server.baseUrl);
+    const signIn = async (password: string) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+        body: new URLSearchParams({ email: account.email, password }),
+      });
+      await response.body?.cancel();
+      return response.status;
+    };
+    const statuses = await Promise.all(Array.from({ length: GUESSES }, (_, i) => signIn(`wrong ${i}`)));
+    expect(tally(statuses), `statuses ${statuses}`).to.deep.equal({ checked: PER_ACCOUNT, refused: GUESSES - PER_ACCOUNT });
+    expect(await signIn(TEST_PASSWORD)).to.equal(429);
+    expect(await accountCount(account.email)).to.equal(GUESSES + 1);
+  });
+
+  it('the /account sign-in: the same gate', async () => {
+    const account = await createTestAccount(server.db);
+    const agent = request.agent(server.baseUrl);
+    const csrf = csrfOf((await agent.get('/account').expect(200)).text);
+    const signIn = async (password: string) =>
+      (await agent.post('/account/sign-in').set('origin', server.baseUrl).type('form').send({ csrf, email: account.email, password })).status;
+    const statuses = await Promise.all(Array.from({ length: GUESSES }, (_, i) => signIn(`wrong ${i}`)));
+    expect(tally(statuses), `statuses ${statuses}`).to.deep.equal({ checked: PER_ACCOUNT, refused: GUESSES - PER_ACCOUNT });
+    expect(await signIn(TEST_PASSWORD)).to.equal(429);
+  });
+
+  it(`/account/password: of ${GUESSES} parallel wrong current passwords at most ${PER_ACCOUNT} are checked, then the right one is refused`, async () => {
+    const account = await createTestAccount(server.db);
+    const agent = request.agent(server.baseUrl);
+    const form = csrfOf((await agent.get('/account').expect(200)).text);
+    await agent.post('/account/sign-in').set('origin', server.baseUrl).type('form').send({ csrf: form, email: account.email, password: TEST_PASSWORD }).expect(303);
+    // A successful sign-in gives its attempt back: the whole budget is left for the guesses.
+    expect(await accountCount(account.email)).to.equal(0);
+    const csrf = csrfOf((await agent.get('/account/password').expect(200)).text);
+    const change = async (current: string) => {
+      const response = await agent
+        .post('/account/password')
+        .set('origin', server.baseUrl)
+        .type('form')
+        .send({ csrf, current_password: current, new_password: 'a brand new passphrase', confirm_password: 'a brand new passphrase' });
+      return response;
+    };
+    const statuses = (await Promise.all(Array.from({ length: GUESSES }, (_, i) => change(`wrong ${i}`)))).map((response) => response.status);
+    expect(tally(statuses), `statuses ${statuses}`).to.deep.equal({ checked: PER_ACCOUNT, refused: GUESSES - PER_ACCOUNT });
+    const refused = await change(TEST_PASSWORD);
+    expect(refused.status).to.equal(429);
+    expect(Number(refused.headers['retry-after'])).to.be.within(1, 60);
+    expect(refused.text).to.include('Too many failed attempts');
+    const { authenticate } = await import('../../src/accounts/account_store.ts');
+    expect(await authenticate(server.db, account.email, TEST_PASSWORD), 'the password is unchanged').to.not.equal(undefined);
+  });
+});
