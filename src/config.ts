@@ -55,6 +55,7 @@ const environmentSchema = z.object({
   RATE_LIMIT_REVOKE: z.coerce.number().int().min(0).default(600),
   RATE_LIMIT_REGISTRATION: z.coerce.number().int().min(0).default(120),
   RATE_LIMIT_ADMIN: z.coerce.number().int().min(0).default(600),
+  RATE_LIMIT_AUTHORIZE: z.coerce.number().int().min(0).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -106,6 +107,8 @@ export interface RateLimitSettings {
   revoke: number;
   registration: number;
   admin: number;
+  /** /authorize and PAR (/request) together: each may store an Interaction or a request object. */
+  authorize: number;
 }
 
 export interface McpConfig {
@@ -176,6 +179,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       revoke: env.RATE_LIMIT_REVOKE,
       registration: env.RATE_LIMIT_REGISTRATION,
       admin: env.RATE_LIMIT_ADMIN,
+      authorize: env.RATE_LIMIT_AUTHORIZE,
     },
     janitorInterval: env.JANITOR_INTERVAL,
     keys: { refreshInterval: env.KEYS_REFRESH_INTERVAL, gracePeriod: env.KEYS_GRACE_PERIOD },

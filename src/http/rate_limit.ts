@@ -1,5 +1,6 @@
 // Abuse limits, counted in the database so they hold across every process (src/storage/rate_limit_store.ts):
-// requests per client address to /token, /revoke, /reg (dynamic registration spam) and the admin API
+// requests per client address to /token, /revoke, /reg (dynamic registration spam), the admin API, and
+// /authorize and PAR's /request (unauthenticated, each can store a row)
 // (failed sign-ins per account and per address: src/accounts/sign_in_limiter.ts).
 // Over a limit: 429 with Retry-After (seconds until the window ends). A limit of 0 is off.
 import type { Context, Next } from 'koa';
@@ -9,12 +10,13 @@ import { hitRateLimit, retryAfterSeconds } from '../storage/rate_limit_store.ts'
 
 export type RateLimits = RateLimitSettings;
 
-type Bucket = 'token' | 'revoke' | 'registration' | 'admin';
+type Bucket = 'token' | 'revoke' | 'registration' | 'admin' | 'authorize';
 
 function bucketOf(ctx: Context): Bucket | undefined {
   const { method, path } = ctx;
   if (method === 'POST' && path === '/token') return 'token';
   if (method === 'POST' && path === '/revoke') return 'revoke';
+  if (((method === 'GET' || method === 'POST') && path === '/authorize') || (method === 'POST' && path === '/request')) return 'authorize';
   if (path === '/reg' || path.startsWith('/reg/')) return method === 'OPTIONS' ? undefined : 'registration';
   if ((path === '/admin' || path.startsWith('/admin/')) && path !== '/admin/openapi.json') return 'admin';
   return undefined;
@@ -27,7 +29,7 @@ function tooManyRequests(ctx: Context, retryAfter: number): void {
   ctx.body = { error: 'too_many_requests', error_description: `too many requests from this address, retry after ${retryAfter} s` };
 }
 
-/** Per-address request limits on the token, revocation, registration and admin endpoints. */
+/** Per-address request limits on the token, revocation, registration, admin, authorization and PAR endpoints. */
 export function requestRateLimits(db: Database, limits: RateLimits) {
   return async function limitRequests(ctx: Context, next: Next): Promise<void> {
     const bucket = bucketOf(ctx);

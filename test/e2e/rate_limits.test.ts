@@ -18,6 +18,7 @@ const LIMITS = {
   RATE_LIMIT_REVOKE: '6',
   RATE_LIMIT_REGISTRATION: '5',
   RATE_LIMIT_ADMIN: '6',
+  RATE_LIMIT_AUTHORIZE: '12',
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -159,7 +160,39 @@ describe('rate limits shared across server instances (429 + Retry-After)', funct
     });
   }
 
-  it('the admin API: limited per address, valid token or not', async () => {
+  it('GET /authorize and POST /request (PAR): 12 per window per address together, then 429 and no more Interaction rows', async () => {
+    const client = await registerClient(a.baseUrl);
+    const params = new URLSearchParams({
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      scope: 'mcp:read',
+      resource: a.config.resource,
+    });
+    const interactions = async () => Number(((await database.db('oidc_models').where({ model: 'Interaction' }).count({ n: '*' })) as { n: string | number }[])[0]!.n);
+    const before = await interactions();
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 14; i += 1) {
+      const server = i % 2 ? a : b;
+      last =
+        i % 3 === 2
+          ? await fetch(`${server.baseUrl}/request`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params })
+          : await fetch(`${server.baseUrl}/authorize?${params}`, { redirect: 'manual' });
+      statuses.push(last.status);
+      if (i < 13) await last.body?.cancel();
+    }
+    expect(statuses.slice(0, 12).every((status) => status !== 429), `statuses ${statuses}`).to.equal(true);
+    expect(statuses.slice(12)).to.deep.equal([429, 429]);
+    expect(Number(last!.headers.get('retry-after'))).to.be.within(1, 4);
+    expect(await last!.json()).to.include({ error: 'too_many_requests' });
+    // Only the /authorize requests under the limit stored an Interaction (8 of the first 12).
+    expect((await interactions()) - before).to.equal(8);
+  });
+
+    it('the admin API: limited per address, valid token or not', async () => {
     const operator = await createOperatorClient(a.db, a.adapterFor('Client'), 'limits');
     const issued = await postForm(a.baseUrl, '/token', { client_id: operator.clientId, client_secret: operator.clientSecret }, {
       grant_type: 'client_credentials',
