@@ -43,6 +43,7 @@ const environmentSchema = z.object({
   MCP_INTROSPECTION_URL: optionalText.pipe(z.url().optional()),
   MCP_INTROSPECTION_CLIENT_ID: optionalText,
   MCP_INTROSPECTION_CLIENT_SECRET: optionalText,
+  NOTES_PER_ACCOUNT_MAX: z.coerce.number().int().positive().default(1000),
   REGISTRATION_INITIAL_ACCESS_TOKEN: optionalText,
   JANITOR_INTERVAL: z.coerce.number().int().min(0).default(300),
   KEYS_REFRESH_INTERVAL: z.coerce.number().int().min(0).default(30),
@@ -122,6 +123,8 @@ export interface McpConfig {
   tokenValidation: 'database' | 'introspection';
   /** Introspection mode: the endpoint (MCP_INTROSPECTION_URL, default `<issuer>/introspect`) and client. */
   introspection: { url: string; clientId: string | undefined; clientSecret: string | undefined };
+  /** Notes one account may keep through the notes_add tool (NOTES_PER_ACCOUNT_MAX, default 1000). */
+  notesPerAccount: number;
 }
 
 export class ConfigError extends Error {
@@ -169,6 +172,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
         clientId: env.MCP_INTROSPECTION_CLIENT_ID,
         clientSecret: env.MCP_INTROSPECTION_CLIENT_SECRET,
       },
+      notesPerAccount: env.NOTES_PER_ACCOUNT_MAX,
     },
     registrationInitialAccessToken: env.REGISTRATION_INITIAL_ACCESS_TOKEN,
     rateLimits: {

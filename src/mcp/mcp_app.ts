@@ -27,9 +27,11 @@ export interface McpAppDependencies {
   logger: Logger;
   /** Reverse proxy hops whose X-Forwarded-For entries are trusted (src/http/client_address.ts). */
   trustProxy?: number;
+  /** The notes_add tool's cap per account (NOTES_PER_ACCOUNT_MAX). */
+  notesPerAccount: number;
 }
 
-export function createMcpApp({ resource, issuer, verifier, db, logger, trustProxy = 0 }: McpAppDependencies): Koa {
+export function createMcpApp({ resource, issuer, verifier, db, logger, trustProxy = 0, notesPerAccount }: McpAppDependencies): Koa {
   const app = new Koa();
   trustProxyHops(app, trustProxy);
   app.silent = true;
@@ -79,7 +81,7 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
     bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }),
     requireToolScopes({ resourceMetadataUrl }),
     async function handleMcpRequest(ctx: Context) {
-      const server = createMcpServer({ db, logger });
+      const server = createMcpServer({ db, logger, notesPerAccount });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       ctx.res.on('close', () => {
         void transport.close();
