@@ -222,6 +222,21 @@ describe('rate limits shared across server instances (429 + Retry-After)', funct
     expect((await purgeExpired(database.db, 0)).rateLimits).to.equal(1);
   });
 
+  it('the counters are an unlogged table (no WAL flush per counted request); that migration has a working down', async () => {
+    const scratch = await createTestDatabase();
+    const persistence = async () => ((await scratch.db.raw(`select relpersistence from pg_class where relname = 'rate_limits'`)).rows[0] as { relpersistence: string }).relpersistence;
+    try {
+      const { migrationConfig } = await import('../../src/db/migrate.ts');
+      expect(await persistence()).to.equal('u');
+      await scratch.db.migrate.down({ ...migrationConfig, name: '20261201030000_rate_limits_unlogged.ts' });
+      expect(await persistence()).to.equal('p');
+      await scratch.db.migrate.latest(migrationConfig);
+      expect(await persistence()).to.equal('u');
+    } finally {
+      await scratch.close();
+    }
+  });
+
   it("the migration's down drops the table, and up restores it", async () => {
     const scratch = await createTestDatabase();
     try {
