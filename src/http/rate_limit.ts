@@ -1,7 +1,7 @@
-// Abuse limits, counted in the database so they hold across every process (src/storage/rate_limit_store.ts):
-// requests per client address to /token, /revoke, /reg (dynamic registration spam), the admin API, and
-// /authorize and PAR's /request (unauthenticated, each can store a row)
-// (failed sign-ins per account and per address: src/accounts/sign_in_limiter.ts).
+// Requests per client address, counted in the database so the limits hold across every process
+// (src/storage/rate_limit_store.ts): /token, /revoke, /reg (dynamic registration spam), the admin API,
+// and /authorize with PAR's /request (unauthenticated, and each can store a row). Failed sign-ins per
+// account and per address are src/accounts/sign_in_limiter.ts.
 // Over a limit: 429 with Retry-After (seconds until the window ends). A limit of 0 is off.
 import type { Context, Next } from 'koa';
 import type { RateLimitSettings } from '../config.ts';
