@@ -224,7 +224,7 @@ describe('rate limits shared across server instances (429 + Retry-After)', funct
 
   it('the counters are an unlogged table (no WAL flush per counted request); that migration has a working down', async () => {
     const scratch = await createTestDatabase();
-    const persistence = async () => ((await scratch.db.raw(`select relpersistence from pg_class where relname = 'rate_limits'`)).rows[0] as { relpersistence: string }).relpersistence;
+    const persistence = async () => ((await scratch.db.raw(`select relpersistence from pg_class where oid = 'rate_limits'::regclass`)).rows[0] as { relpersistence: string }).relpersistence;
     try {
       const { migrationConfig } = await import('../../src/db/migrate.ts');
       expect(await persistence()).to.equal('u');
