@@ -72,6 +72,7 @@ const server: ChildProcess = spawn(process.execPath, [fileURLToPath(new URL('../
     RATE_LIMIT_REVOKE: '0',
     RATE_LIMIT_REGISTRATION: '0',
     RATE_LIMIT_ADMIN: '0',
+    RATE_LIMIT_AUTHORIZE: '0',
   },
   stdio: ['ignore', 'pipe', 'pipe'],
 });

@@ -29,4 +29,5 @@ export const BENCH_ENV: Record<string, string> = {
   RATE_LIMIT_REVOKE: '0',
   RATE_LIMIT_REGISTRATION: '0',
   RATE_LIMIT_ADMIN: '0',
+  RATE_LIMIT_AUTHORIZE: '0',
 };

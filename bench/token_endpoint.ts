@@ -125,7 +125,7 @@ export async function tokenEndpointBench(options: TokenBenchOptions): Promise<{ 
         resourceServerResource: async () => undefined,
       }),
     );
-    const memoryApp = createHttpApp({ provider: memoryProvider, db, logger, trustProxy: false });
+    const memoryApp = createHttpApp({ provider: memoryProvider, db, logger, trustProxy: 0 });
     variants.push({ name: 'memory', provider: memoryProvider, ...(await listen(memoryApp)) });
 
     const account = await createAccount(db, `bench-${Date.now()}@example.test`, 'bench password bench');

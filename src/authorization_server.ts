@@ -6,6 +6,7 @@ import { createAdapterFactory } from './adapter/knex_adapter.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/connect.ts';
 import { createHttpApp } from './http/app.ts';
+import { trustProxyHops } from './http/client_address.ts';
 import { loadOrCreateServerKeys } from './keys/key_store.ts';
 import type { Logger } from './logger.ts';
 import { CLOCK_TOLERANCE, providerConfiguration } from './provider/configuration.ts';
@@ -19,11 +20,11 @@ import { refuseDisabledClients } from './provider/disabled_clients.ts';
 import { operatorTokenVerifier } from './tokens/operator_token_verifier.ts';
 import { grantUseRecorder } from './tokens/grant_use.ts';
 import { accountRoutes } from './http/account_routes.ts';
-import { loginLimiter } from './http/rate_limit.ts';
 import { acceptHashedClientSecrets, clientSecretCodec } from './secrets/client_secrets.ts';
 import type { Keyring } from './secrets/keyring.ts';
 import { loadKeyring } from './secrets/keyring_source.ts';
 import { reencryptSecrets } from './storage/secret_reencryption.ts';
+import { signInLimiter } from './accounts/sign_in_limiter.ts';
 
 export interface AuthorizationServer {
   provider: Provider;
@@ -53,7 +54,7 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
       resourceServerResource: (clientId) => resourceServerResource(db, clientId),
     }),
   );
-  provider.proxy = config.trustProxy;
+  trustProxyHops(provider, config.trustProxy);
   refuseDisabledClients(provider, (clientId) => isClientDisabled(db, clientId));
   acceptHashedClientSecrets(provider);
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'provider server error'));
@@ -70,7 +71,7 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
     rateLimits: config.rateLimits,
     routers: [
       adminRoutes({ db, revocation, verifier, resource: admin }),
-      accountRoutes({ provider, db, revocation, issuer: config.issuer, sessionTtl: config.ttl.session, logins: loginLimiter(db, config.rateLimits) }),
+      accountRoutes({ provider, db, revocation, issuer: config.issuer, sessionTtl: config.ttl.session, logins: signInLimiter(db, config.rateLimits) }),
     ],
   });
   return { provider, app, revocation, adapterFor, keyring };

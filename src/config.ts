@@ -19,6 +19,11 @@ const optionalFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .optional()
   .transform((value) => (value === undefined || value === '' ? undefined : ['true', '1', 'yes'].includes(value)));
+// TRUST_PROXY: how many reverse proxies append to X-Forwarded-For. false/no/0/empty: none (the
+// socket address is the client); true/yes/1: one; a whole number: that many.
+const proxyHops = z.union([flag(false).transform(Number), z.coerce.number().int().min(0).max(20)], {
+  error: 'expected false, true or a number of proxy hops (0-20)',
+});
 
 const DAY = 24 * 60 * 60;
 
@@ -26,7 +31,7 @@ const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   ISSUER: optionalText.pipe(z.url().optional()),
-  TRUST_PROXY: flag(false),
+  TRUST_PROXY: proxyHops,
   DATABASE_URL: optionalText.pipe(z.url().optional()),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).default(10),
   DATABASE_ACQUIRE_TIMEOUT: z.coerce.number().int().positive().default(5000),
@@ -44,6 +49,7 @@ const environmentSchema = z.object({
   MCP_INTROSPECTION_URL: optionalText.pipe(z.url().optional()),
   MCP_INTROSPECTION_CLIENT_ID: optionalText,
   MCP_INTROSPECTION_CLIENT_SECRET: optionalText,
+  NOTES_PER_ACCOUNT_MAX: z.coerce.number().int().positive().default(1000),
   REGISTRATION_INITIAL_ACCESS_TOKEN: optionalText,
   CLIENT_METADATA_ALLOW_LOOPBACK: flag(false),
   REGISTRATION_OPEN: optionalFlag,
@@ -62,6 +68,7 @@ const environmentSchema = z.object({
   RATE_LIMIT_REVOKE: z.coerce.number().int().min(0).default(600),
   RATE_LIMIT_REGISTRATION: z.coerce.number().int().min(0).default(120),
   RATE_LIMIT_ADMIN: z.coerce.number().int().min(0).default(600),
+  RATE_LIMIT_AUTHORIZE: z.coerce.number().int().min(0).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -69,7 +76,8 @@ export interface Config {
   env: 'development' | 'test' | 'production';
   port: number;
   issuer: string;
-  trustProxy: boolean;
+  /** Reverse proxies in front of the servers whose X-Forwarded-* headers are trusted (src/http/client_address.ts); 0: none. */
+  trustProxy: number;
   database: DatabaseSettings;
   ttl: { accessToken: number; refreshToken: number; grant: number; session: number };
   /** The protected resource (the MCP server) tokens are issued for. */
@@ -127,6 +135,8 @@ export interface RateLimitSettings {
   revoke: number;
   registration: number;
   admin: number;
+  /** /authorize and PAR (/request) together: each may store an Interaction or a request object. */
+  authorize: number;
 }
 
 export interface McpConfig {
@@ -140,6 +150,8 @@ export interface McpConfig {
   tokenValidation: 'database' | 'introspection';
   /** Introspection mode: the endpoint (MCP_INTROSPECTION_URL, default `<issuer>/introspect`) and client. */
   introspection: { url: string; clientId: string | undefined; clientSecret: string | undefined };
+  /** Notes one account may keep through the notes_add tool (NOTES_PER_ACCOUNT_MAX, default 1000). */
+  notesPerAccount: number;
 }
 
 export class ConfigError extends Error {
@@ -193,6 +205,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
         clientId: env.MCP_INTROSPECTION_CLIENT_ID,
         clientSecret: env.MCP_INTROSPECTION_CLIENT_SECRET,
       },
+      notesPerAccount: env.NOTES_PER_ACCOUNT_MAX,
     },
     registrationInitialAccessToken: env.REGISTRATION_INITIAL_ACCESS_TOKEN,
     clientMetadataAllowLoopback: env.CLIENT_METADATA_ALLOW_LOOPBACK,
@@ -210,6 +223,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       revoke: env.RATE_LIMIT_REVOKE,
       registration: env.RATE_LIMIT_REGISTRATION,
       admin: env.RATE_LIMIT_ADMIN,
+      authorize: env.RATE_LIMIT_AUTHORIZE,
     },
     janitorInterval: env.JANITOR_INTERVAL,
     keys: { refreshInterval: env.KEYS_REFRESH_INTERVAL, gracePeriod: env.KEYS_GRACE_PERIOD },

@@ -20,7 +20,7 @@ import { findClient } from '../storage/client_store.ts';
 import { type GrantSummary, listGrants } from '../storage/grant_store.ts';
 import { csrfToken, verifyCsrf } from './csrf.ts';
 import { noStore } from './security_headers.ts';
-import type { LoginLimiter } from './rate_limit.ts';
+import { type SignInLimiter, unlimitedSignIns } from '../accounts/sign_in_limiter.ts';
 import {
   accountPage,
   accountSignedOutPage,
@@ -41,8 +41,9 @@ export interface AccountRouteDependencies {
   issuer: string;
   /** Lifetime of a browser session started here, in seconds (the provider's ttl.Session). */
   sessionTtl: number;
-  /** Failed sign-in limits per account and address, shared with the login form (429); none when absent. */
-  logins?: LoginLimiter | undefined;
+  /** Failed sign-in limits per account and address, shared with the login form (429), here for the
+   *  sign-in and the current password of a password change; none when absent. */
+  logins?: SignInLimiter | undefined;
 }
 
 type Session = Awaited<ReturnType<Provider['Session']['get']>>;
@@ -54,7 +55,7 @@ interface SignedIn {
 
 const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
-export function accountRoutes({ provider, db, revocation, issuer, sessionTtl, logins }: AccountRouteDependencies): Router {
+export function accountRoutes({ provider, db, revocation, issuer, sessionTtl, logins = unlimitedSignIns }: AccountRouteDependencies): Router {
   const router = new Router({ prefix: '/account' });
   const origin = new URL(issuer).origin;
   const sessionCookie = provider.cookieName('session');
@@ -140,14 +141,13 @@ export function accountRoutes({ provider, db, revocation, issuer, sessionTtl, lo
   router.post('/sign-in', formBody, checkCsrf, async (ctx) => {
     const email = field(ctx, 'email');
     const password = field(ctx, 'password');
-    const wait = email ? await logins?.blocked(email, ctx.ip) : undefined;
-    if (wait !== undefined) {
-      ctx.set('Retry-After', String(wait));
-      const error = `Too many failed sign-in attempts. Try again in ${wait} seconds.`;
+    const attempt = email ? await logins.attempt(email, ctx.ip, async () => (password ? authenticate(db, email, password) : undefined)) : undefined;
+    if (attempt?.refused) {
+      ctx.set('Retry-After', String(attempt.retryAfter));
+      const error = `Too many failed sign-in attempts. Try again in ${attempt.retryAfter} seconds.`;
       return render(ctx, accountSignInPage({ csrf: csrfToken(ctx), email, error }), 429);
     }
-    const account = email && password ? await authenticate(db, email, password) : undefined;
-    if (email) await (account ? logins?.succeeded(email) : logins?.failed(email, ctx.ip));
+    const account = attempt?.result;
     if (!account) {
       return render(ctx, accountSignInPage({ csrf: csrfToken(ctx), email, error: 'Wrong email or password.' }), 401);
     }
@@ -209,7 +209,13 @@ export function accountRoutes({ provider, db, revocation, issuer, sessionTtl, lo
     const next = field(ctx, 'new_password') ?? '';
     const again = field(ctx, 'confirm_password') ?? '';
     const refuse = (error: string, status = 400) => render(ctx, passwordPage({ csrf: csrfToken(ctx), error }), status);
-    if (!(await authenticate(db, account.email, current))) return refuse('Your current password is not correct.', 401);
+    // A stolen session must not make the current password guessable: the sign-in limits apply.
+    const attempt = await logins.attempt(account.email, ctx.ip, () => authenticate(db, account.email, current));
+    if (attempt.refused) {
+      ctx.set('Retry-After', String(attempt.retryAfter));
+      return refuse(`Too many failed attempts. Try again in ${attempt.retryAfter} seconds.`, 429);
+    }
+    if (!attempt.result) return refuse('Your current password is not correct.', 401);
     if (next !== again) return refuse('The two new passwords do not match.');
     if (next === current) return refuse('The new password must differ from the current one.');
     try {
@@ -218,18 +224,16 @@ export function accountRoutes({ provider, db, revocation, issuer, sessionTtl, lo
       if (error instanceof AccountInputError) return refuse(`The new ${error.message}.`);
       throw error;
     }
-    let counts: Record<string, number> | undefined;
-    if (field(ctx, 'revoke_apps') === 'yes') {
-      // Every grant and every browser session of the account ends, this one included...
-      const outcome = await revocation.revokeAccount(account.id, {
-        actor: { type: 'user', id: account.id },
-        reason: 'user changed their password and chose to disconnect all apps',
-      });
-      counts = outcome.counts;
-      // ...and this browser, which just proved the password, gets a new one.
-      await startSession(ctx, account.id);
-    }
-    render(ctx, passwordChangedPage({ counts }));
+    const actor = { type: 'user', id: account.id } as const;
+    // Whoever else is signed in with the old password is signed out, this browser included; apps keep
+    // their access unless the user chooses to disconnect them too...
+    const disconnectApps = field(ctx, 'revoke_apps') === 'yes';
+    const outcome = disconnectApps
+      ? await revocation.revokeAccount(account.id, { actor, reason: 'user changed their password and chose to disconnect all apps' })
+      : await revocation.endSessions(account.id, { actor, reason: 'user changed their password' });
+    // ...and this browser, which just proved the password, gets a new session.
+    await startSession(ctx, account.id);
+    render(ctx, passwordChangedPage({ counts: disconnectApps ? outcome.counts : undefined }));
   });
 
   // --- views of stored grants ------------------------------------------------------------------

@@ -9,11 +9,13 @@ import { assetRoutes } from './asset_routes.ts';
 import { authorizationRequestLimits } from './authorization_request_limits.ts';
 import { bodyLimit } from './body_limit.ts';
 import { canonicalPaths, providerTable, routerTable } from './canonical_path.ts';
+import { trustProxyHops } from './client_address.ts';
 import { errorBoundary, rememberServerError } from './error_boundary.ts';
 import { healthRoutes } from './health_routes.ts';
 import { interactionRoutes } from './interaction_routes.ts';
 import { mcpClientSupport } from './mcp_client_support.ts';
-import { loginLimiter, type RateLimits, requestRateLimits } from './rate_limit.ts';
+import { type RateLimits, requestRateLimits } from './rate_limit.ts';
+import { signInLimiter } from '../accounts/sign_in_limiter.ts';
 import { observePool, observeProvider, requestMetrics } from '../observability/metrics.ts';
 import { requestLogging } from '../observability/request_context.ts';
 import { securityHeaders } from './security_headers.ts';
@@ -22,7 +24,8 @@ export interface HttpAppDependencies {
   provider: Provider;
   db: Database;
   logger: Logger;
-  trustProxy: boolean;
+  /** Reverse proxy hops whose X-Forwarded-For entries are trusted (src/http/client_address.ts). */
+  trustProxy: number;
   /** Further surfaces (the admin API), mounted before the provider. */
   routers?: Router[];
   /** Abuse limits (429); none when absent. */
@@ -35,7 +38,7 @@ const OPENID_METADATA_PATH = '/.well-known/openid-configuration';
 
 export function createHttpApp({ provider, db, logger, trustProxy, routers = [], rateLimits }: HttpAppDependencies): Koa {
   const app = new Koa();
-  app.proxy = trustProxy;
+  trustProxyHops(app, trustProxy);
   // Mounted, the provider reads cookies through this app's context: it must sign with the same keys.
   app.keys = provider.keys;
   app.silent = true;
@@ -48,7 +51,7 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [], 
   app.use(errorBoundary(logger));
   // The provider renders its own errors; the boundary needs to see why (database down: 503).
   provider.on('server_error', rememberServerError);
-  const ourRouters = [healthRoutes(db), assetRoutes(), interactionRoutes({ provider, db, logins: rateLimits && loginLimiter(db, rateLimits) }), ...routers];
+  const ourRouters = [healthRoutes(db), assetRoutes(), interactionRoutes({ provider, db, logins: rateLimits && signInLimiter(db, rateLimits) }), ...routers];
   // Before every guard that reads the path: each route is reachable under one spelling only.
   app.use(canonicalPaths([...ourRouters.map(routerTable), providerTable(provider)]));
   if (rateLimits) app.use(requestRateLimits(db, rateLimits));

@@ -11,20 +11,20 @@ import { describeScope } from '../provider/scopes.ts';
 import { clientIdentity, describeClient } from './client_identity.ts';
 import { consentPage, loginPage, type ScopeLine } from './views/interaction_pages.ts';
 import { noStore } from './security_headers.ts';
-import type { LoginLimiter } from './rate_limit.ts';
+import { type SignInLimiter, unlimitedSignIns } from '../accounts/sign_in_limiter.ts';
 
 export interface InteractionDependencies {
   provider: Provider;
   db: Database;
   /** Failed sign-in limits per account and address (429); none when absent. */
-  logins?: LoginLimiter | undefined;
+  logins?: SignInLimiter | undefined;
 }
 
 const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-export function interactionRoutes({ provider, db, logins }: InteractionDependencies): Router {
+export function interactionRoutes({ provider, db, logins = unlimitedSignIns }: InteractionDependencies): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
 
   async function details(ctx: Context): Promise<Details> {
@@ -76,21 +76,20 @@ export function interactionRoutes({ provider, db, logins }: InteractionDependenc
       return;
     }
     const { email, password } = formFields(ctx, ['email', 'password']);
-    const wait = email ? await logins?.blocked(email, ctx.ip) : undefined;
-    if (wait !== undefined) {
+    const attempt = email ? await logins.attempt(email, ctx.ip, async () => (password ? authenticate(db, email, password) : undefined)) : undefined;
+    if (attempt?.refused) {
       ctx.status = 429;
-      ctx.set('Retry-After', String(wait));
+      ctx.set('Retry-After', String(attempt.retryAfter));
       ctx.type = 'html';
       ctx.body = loginPage({
         uid: interaction.uid,
         clientName: await clientName(interaction.params.client_id),
         email,
-        error: `Too many failed sign-in attempts. Try again in ${wait} seconds.`,
+        error: `Too many failed sign-in attempts. Try again in ${attempt.retryAfter} seconds.`,
       });
       return;
     }
-    const account = email && password ? await authenticate(db, email, password) : undefined;
-    if (email) await (account ? logins?.succeeded(email) : logins?.failed(email, ctx.ip));
+    const account = attempt?.result;
     if (!account) {
       ctx.status = 401;
       ctx.type = 'html';

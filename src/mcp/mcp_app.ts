@@ -13,6 +13,7 @@ import { authenticate, requireToolScopes } from './bearer_auth.ts';
 import { metadataPaths, metadataUrl, protectedResourceMetadata } from './resource_metadata.ts';
 import { createMcpServer } from './tools.ts';
 import { canonicalPaths, routerTable } from '../http/canonical_path.ts';
+import { trustProxyHops } from '../http/client_address.ts';
 import { healthRoutes } from '../http/health_routes.ts';
 import { observePool, requestMetrics } from '../observability/metrics.ts';
 import { requestLogging } from '../observability/request_context.ts';
@@ -25,12 +26,15 @@ export interface McpAppDependencies {
   verifier: AccessTokenVerifier;
   db: Database;
   logger: Logger;
-  trustProxy?: boolean;
+  /** Reverse proxy hops whose X-Forwarded-For entries are trusted (src/http/client_address.ts). */
+  trustProxy?: number;
+  /** The notes_add tool's cap per account (NOTES_PER_ACCOUNT_MAX). */
+  notesPerAccount: number;
 }
 
-export function createMcpApp({ resource, issuer, verifier, db, logger, trustProxy = false }: McpAppDependencies): Koa {
+export function createMcpApp({ resource, issuer, verifier, db, logger, trustProxy = 0, notesPerAccount }: McpAppDependencies): Koa {
   const app = new Koa();
-  app.proxy = trustProxy;
+  trustProxyHops(app, trustProxy);
   app.silent = true;
   app.use(requestLogging('mcp', logger));
   app.use(requestMetrics('mcp'));
@@ -78,7 +82,7 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
     bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }),
     requireToolScopes({ resourceMetadataUrl }),
     async function handleMcpRequest(ctx: Context) {
-      const server = createMcpServer({ db, logger });
+      const server = createMcpServer({ db, logger, notesPerAccount });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       ctx.res.on('close', () => {
         void transport.close();

@@ -47,6 +47,7 @@ export function createConfiguredMcpApp({ config, provider, db, logger }: McpServ
     db,
     logger,
     trustProxy: config.trustProxy,
+    notesPerAccount: config.mcp.notesPerAccount,
   });
 }
 

@@ -22,6 +22,8 @@ export type ToolName = keyof typeof TOOL_SCOPES;
 
 export interface ToolDependencies {
   db: Database;
+  /** Notes one account may keep (NOTES_PER_ACCOUNT_MAX). */
+  notesPerAccount: number;
   logger?: Logger;
 }
 
@@ -60,7 +62,7 @@ function caller(tool: ToolName, auth: AuthInfo | undefined): { accountId: string
 }
 
 /** A server for one request (stateless Streamable HTTP): cheap to build, nothing shared between calls. */
-export function createMcpServer({ db, logger }: ToolDependencies): McpServer {
+export function createMcpServer({ db, logger, notesPerAccount }: ToolDependencies): McpServer {
   const server = new McpServer(SERVER_INFO);
 
   server.registerTool(
@@ -89,13 +91,14 @@ export function createMcpServer({ db, logger }: ToolDependencies): McpServer {
     'notes_add',
     {
       title: 'Add a note',
-      description: 'Stores a short note for the signed-in account.',
+      description: `Stores a short note (at most ${MAX_NOTE_LENGTH} characters) for the signed-in account, which keeps at most ${notesPerAccount} notes: once it has that many, adding is refused.`,
       inputSchema: { text: z.string().trim().min(1).max(MAX_NOTE_LENGTH) },
     },
     guarded('notes_add', logger, async ({ text }, extra) => {
       const who = caller('notes_add', extra.authInfo);
       if ('content' in who) return who;
-      const note = await addNote(db, who.accountId, who.auth.clientId, text);
+      const note = await addNote(db, who.accountId, who.auth.clientId, text, notesPerAccount);
+      if (!note) return refusal(`this account already keeps the most notes allowed (${notesPerAccount}); no note was added`);
       return result({ id: note.id, text: note.text, createdAt: note.createdAt.toISOString() });
     }),
   );

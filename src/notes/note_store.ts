@@ -23,11 +23,23 @@ function toNote(row: NoteRow): Note {
   return { id: String(row.id), text: row.text, clientId: row.client_id, createdAt: new Date(row.created_at) };
 }
 
-export async function addNote(db: Database, accountId: string, clientId: string, text: string): Promise<Note> {
-  const [row] = await db<NoteRow>('mcp_notes')
-    .insert({ account_id: accountId, client_id: clientId, text })
-    .returning('*');
-  return toNote(row as NoteRow);
+/**
+ * Stores a note unless the account already keeps `maxNotes` (then undefined). Counting and inserting
+ * run under a lock per account, so parallel calls cannot all pass the count: each counts after the
+ * one before it committed.
+ */
+export async function addNote(db: Database, accountId: string, clientId: string, text: string, maxNotes: number): Promise<Note | undefined> {
+  return db.transaction(async (trx) => {
+    await trx.raw(`select pg_advisory_xact_lock(hashtextextended('mcp_notes:' || ?, 0))`, [accountId]);
+    const result = await trx.raw<{ rows: NoteRow[] }>(
+      `insert into mcp_notes (account_id, client_id, text)
+       select ?, ?, ? where (select count(*) from mcp_notes where account_id = ?) < ?
+       returning *`,
+      [accountId, clientId, text, accountId, maxNotes],
+    );
+    const row = result.rows[0];
+    return row ? toNote(row) : undefined;
+  });
 }
 
 /** The account's most recent notes, newest first. */

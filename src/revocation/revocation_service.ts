@@ -69,6 +69,8 @@ export interface RevocationService {
     accountId: string,
     options: RevocationOptions & { clientId?: string | undefined; keepSessions?: boolean | undefined },
   ): Promise<RevocationOutcome>;
+  /** Signs the account out of every browser; its apps keep their grants (a password change). */
+  endSessions(accountId: string, options: RevocationOptions): Promise<RevocationOutcome>;
   deleteClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
   disableClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
   enableClient(clientId: string, options: RevocationOptions): Promise<RevocationOutcome>;
@@ -163,6 +165,10 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
         // Across every client, the account is also signed out everywhere.
         return clientId || options.keepSessions ? grants : mergeCounts(grants, await endAccountSessions(trx, accountId));
       });
+    },
+
+    endSessions(accountId, options) {
+      return run('end_sessions', { accountId }, options, (trx) => endAccountSessions(trx, accountId));
     },
 
     deleteClient(clientId, options) {

@@ -20,26 +20,33 @@ function toWindow(row: Row): WindowCount {
 
 /** Counts one event under `key` in a window of `windowSeconds`; returns the count including it. */
 export async function hitRateLimit(db: Database, key: string, windowSeconds: number): Promise<WindowCount> {
-  const result = await db.raw<{ rows: Row[] }>(
+  return (await hitRateLimits(db, [key], windowSeconds)).get(key)!;
+}
+
+/**
+ * Counts one event under each of `keys` (distinct) in one statement, so parallel callers each see a
+ * different count: a reservation made before the work it limits. Returns every key's window.
+ */
+export async function hitRateLimits(db: Database, keys: string[], windowSeconds: number): Promise<Map<string, WindowCount>> {
+  const result = await db.raw<{ rows: (Row & { key: string })[] }>(
     `insert into rate_limits as r (key, count, window_started_at, expires_at)
-     values (?, 1, now(), now() + make_interval(secs => ?))
+     values ${keys.map(() => '(?, 1, now(), now() + make_interval(secs => ?))').join(', ')}
      on conflict (key) do update set
        count = case when r.expires_at <= now() then 1 else r.count + 1 end,
        window_started_at = case when r.expires_at <= now() then now() else r.window_started_at end,
        expires_at = case when r.expires_at <= now() then excluded.expires_at else r.expires_at end
-     returning count, expires_at`,
-    [key, windowSeconds],
+     returning key, count, expires_at`,
+    keys.flatMap((key) => [key, windowSeconds]),
   );
-  return toWindow(result.rows[0]!);
+  return new Map(result.rows.map((row) => [row.key, toWindow(row)]));
 }
 
-/** The current window's count under `key` (0 when there is none or it has ended). */
-export async function peekRateLimit(db: Database, key: string): Promise<WindowCount | undefined> {
-  const row = (await db('rate_limits').select('count', 'expires_at').where({ key }).where('expires_at', '>', db.fn.now()).first()) as Row | undefined;
-  return row ? toWindow(row) : undefined;
+/** Gives back one event counted under each of `keys` in their current window (a sign-in that succeeded). */
+export async function refundRateLimits(db: Database, keys: string[]): Promise<void> {
+  await db('rate_limits').whereIn('key', keys).where('count', '>', 0).where('expires_at', '>', db.fn.now()).decrement('count', 1);
 }
 
-/** Forgets `key` (a successful sign-in clears that account's failed attempts). */
-export async function clearRateLimit(db: Database, key: string): Promise<void> {
-  await db('rate_limits').where({ key }).delete();
+/** Whole seconds until a window ends (at least 1): the Retry-After of a refusal. */
+export function retryAfterSeconds(resetAt: Date): number {
+  return Math.max(1, Math.ceil((resetAt.getTime() - Date.now()) / 1000));
 }

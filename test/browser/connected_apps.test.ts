@@ -223,6 +223,8 @@ describe('connected apps in a browser (Chromium)', function () {
     await page.getByLabel('New password again').fill('a brand new passphrase');
     await page.getByRole('button', { name: 'Change password' }).click();
     await page.getByRole('heading', { name: 'Password changed' }).waitFor();
+    // Other browsers are signed out by default; apps are disconnected only when the box is ticked.
+    expect(await page.getByRole('status').textContent()).to.include('signed out everywhere else').and.include('keep their access');
     await shot(page, '08-password-changed');
 
     // Disconnect all, with a confirm step listing both apps.

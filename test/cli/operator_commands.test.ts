@@ -167,7 +167,7 @@ describe('operator CLI', () => {
       const account = await createTestAccount(server.db, 'erase');
       const client = await registerClient(server.baseUrl);
       await connectClient(server.baseUrl, { email: account.email, password: TEST_PASSWORD }, { resource, client });
-      await addNote(server.db, account.id, client.client_id, 'something personal');
+      await addNote(server.db, account.id, client.client_id, 'something personal', 10);
 
       expectOneLineError(await cli('users', 'delete', account.email), /--yes/);
       expect(await server.db('accounts').where({ id: account.id }).first()).to.not.equal(undefined);

@@ -134,7 +134,7 @@ describe('fuzzing every surface with hostile input (fast-check)', function () {
 
   before(async () => {
     stack = await startMcpTestStack({
-      env: { RATE_LIMIT_LOGIN_PER_ACCOUNT: '0', RATE_LIMIT_LOGIN_PER_ADDRESS: '0', RATE_LIMIT_TOKEN: '0', RATE_LIMIT_REVOKE: '0', RATE_LIMIT_REGISTRATION: '0', RATE_LIMIT_ADMIN: '0' },
+      env: { RATE_LIMIT_LOGIN_PER_ACCOUNT: '0', RATE_LIMIT_LOGIN_PER_ADDRESS: '0', RATE_LIMIT_TOKEN: '0', RATE_LIMIT_REVOKE: '0', RATE_LIMIT_REGISTRATION: '0', RATE_LIMIT_ADMIN: '0', RATE_LIMIT_AUTHORIZE: '0' },
     });
     account = { email: (await createTestAccount(stack.db)).email, password: TEST_PASSWORD };
     ({ client, tokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl }));

@@ -18,6 +18,7 @@ const LIMITS = {
   RATE_LIMIT_REVOKE: '6',
   RATE_LIMIT_REGISTRATION: '5',
   RATE_LIMIT_ADMIN: '6',
+  RATE_LIMIT_AUTHORIZE: '12',
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -159,7 +160,39 @@ describe('rate limits shared across server instances (429 + Retry-After)', funct
     });
   }
 
-  it('the admin API: limited per address, valid token or not', async () => {
+  it('GET /authorize and POST /request (PAR): 12 per window per address together, then 429 and no more Interaction rows', async () => {
+    const client = await registerClient(a.baseUrl);
+    const params = new URLSearchParams({
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      scope: 'mcp:read',
+      resource: a.config.resource,
+    });
+    const interactions = async () => Number(((await database.db('oidc_models').where({ model: 'Interaction' }).count({ n: '*' })) as { n: string | number }[])[0]!.n);
+    const before = await interactions();
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 14; i += 1) {
+      const server = i % 2 ? a : b;
+      last =
+        i % 3 === 2
+          ? await fetch(`${server.baseUrl}/request`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params })
+          : await fetch(`${server.baseUrl}/authorize?${params}`, { redirect: 'manual' });
+      statuses.push(last.status);
+      if (i < 13) await last.body?.cancel();
+    }
+    expect(statuses.slice(0, 12).every((status) => status !== 429), `statuses ${statuses}`).to.equal(true);
+    expect(statuses.slice(12)).to.deep.equal([429, 429]);
+    expect(Number(last!.headers.get('retry-after'))).to.be.within(1, 4);
+    expect(await last!.json()).to.include({ error: 'too_many_requests' });
+    // Only the /authorize requests under the limit stored an Interaction (8 of the first 12).
+    expect((await interactions()) - before).to.equal(8);
+  });
+
+    it('the admin API: limited per address, valid token or not', async () => {
     const operator = await createOperatorClient(a.db, a.adapterFor('Client'), 'limits');
     const issued = await postForm(a.baseUrl, '/token', { client_id: operator.clientId, client_secret: operator.clientSecret }, {
       grant_type: 'client_credentials',
@@ -189,6 +222,21 @@ describe('rate limits shared across server instances (429 + Retry-After)', funct
     expect((await purgeExpired(database.db, 0)).rateLimits).to.equal(1);
   });
 
+  it('the counters are an unlogged table (no WAL flush per counted request); that migration has a working down', async () => {
+    const scratch = await createTestDatabase();
+    const persistence = async () => ((await scratch.db.raw(`select relpersistence from pg_class where oid = 'rate_limits'::regclass`)).rows[0] as { relpersistence: string }).relpersistence;
+    try {
+      const { migrationConfig } = await import('../../src/db/migrate.ts');
+      expect(await persistence()).to.equal('u');
+      await scratch.db.migrate.down({ ...migrationConfig, name: '20261201030000_rate_limits_unlogged.ts' });
+      expect(await persistence()).to.equal('p');
+      await scratch.db.migrate.latest(migrationConfig);
+      expect(await persistence()).to.equal('u');
+    } finally {
+      await scratch.close();
+    }
+  });
+
   it("the migration's down drops the table, and up restores it", async () => {
     const scratch = await createTestDatabase();
     try {
@@ -200,5 +248,182 @@ describe('rate limits shared across server instances (429 + Retry-After)', funct
     } finally {
       await scratch.close();
     }
+  });
+});
+
+describe('rate limits behind a trusted proxy (TRUST_PROXY=1): the client address is the right-most X-Forwarded-For entry', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({
+      env: { TRUST_PROXY: '1', RATE_LIMIT_WINDOW: '60', RATE_LIMIT_REGISTRATION: '3', RATE_LIMIT_LOGIN_PER_ADDRESS: '4', RATE_LIMIT_LOGIN_PER_ACCOUNT: '0' },
+    });
+  });
+  after(async () => {
+    await server?.close();
+  });
+  beforeEach(async () => {
+    await server.db('rate_limits').delete();
+  });
+
+  /** What the one trusted proxy forwards: the client's own (forged) header, then the address it saw. */
+  const forwarded = (forged: string, seen: string) => ({ 'x-forwarded-for': `${forged}, ${seen}` });
+
+  async function register(headers: Record<string, string>): Promise<number> {
+    const response = await fetch(`${server.baseUrl}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' }),
+    });
+    await response.body?.cancel();
+    return response.status;
+  }
+
+  it('forged left-most values all land in one bucket: the registration limit holds', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i += 1) statuses.push(await register(forwarded(`198.51.100.${i}, 10.0.0.${i}`, '203.0.113.7')));
+    expect(statuses.slice(0, 3).every((status) => status !== 429), `statuses ${statuses}`).to.equal(true);
+    expect(statuses.slice(3)).to.deep.equal([429, 429]);
+    const keys = (await server.db('rate_limits').select('key')).map((row: { key: string }) => row.key);
+    expect(keys).to.deep.equal(['registration:203.0.113.7']);
+    // Another address the proxy saw is another client, with its own count.
+    expect(await register(forwarded('203.0.113.7', '203.0.113.8'))).to.not.equal(429);
+  });
+
+  it('forged left-most values do not escape the failed sign-in limit per address', async () => {
+    const client = await registerClient(server.baseUrl);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const headers = forwarded(`198.51.100.${i}`, '203.0.113.9');
+      const started = await fetch(
+        `${server.baseUrl}/authorize?${new URLSearchParams({
+          client_id: client.client_id,
+          response_type: 'code',
+          redirect_uri: REDIRECT_URI,
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+          scope: 'mcp:read',
+          resource: server.config.resource,
+        })}`,
+        { redirect: 'manual', headers },
+      );
+      const jar = new CookieJar();
+      jar.store(started);
+      await started.body?.cancel();
+      const response = await fetch(new URL(`${started.headers.get('location')!}/login`, server.baseUrl), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header(), ...headers },
+        body: new URLSearchParams({ email: `nobody${i}@example.test`, password: 'guess' }),
+      });
+      await response.body?.cancel();
+      statuses.push(response.status);
+    }
+    expect(statuses).to.deep.equal([401, 401, 401, 401, 429, 429]);
+  });
+});
+
+describe('failed sign-in limits count an attempt before the password is checked (parallel guesses)', function () {
+  this.timeout(120_000);
+  const PER_ACCOUNT = 10;
+  const GUESSES = 60;
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({
+      env: { RATE_LIMIT_WINDOW: '60', RATE_LIMIT_LOGIN_PER_ACCOUNT: String(PER_ACCOUNT), RATE_LIMIT_LOGIN_PER_ADDRESS: '1000' },
+    });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+
+  /** Statuses by kind: a 401 or 303 means the password was checked; 429 means it was not. */
+  function tally(statuses: number[]) {
+    return {
+      checked: statuses.filter((status) => status === 401 || status === 303).length,
+      refused: statuses.filter((status) => status === 429).length,
+    };
+  }
+
+  async function accountCount(email: string): Promise<number> {
+    const { hashTokenValue } = await import('../../src/storage/token_hash.ts');
+    const row = (await server.db('rate_limits').where({ key: `login-account:${hashTokenValue(email)}` }).first()) as { count: number } | undefined;
+    return Number(row?.count ?? 0);
+  }
+
+  it(`the login form: of ${GUESSES} parallel wrong guesses at most ${PER_ACCOUNT} reach the password check, then the right one is refused`, async () => {
+    const account = await createTestAccount(server.db);
+    const client = await registerClient(server.baseUrl);
+    const started = await fetch(
+      `${server.baseUrl}/authorize?${new URLSearchParams({
+        client_id: client.client_id,
+        response_type: 'code',
+        redirect_uri: REDIRECT_URI,
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        scope: 'mcp:read',
+        resource: server.config.resource,
+      })}`,
+      { redirect: 'manual' },
+    );
+    const jar = new CookieJar();
+    jar.store(started);
+    await started.body?.cancel();
+    const url = new URL(`${started.headers.get('location')!}/login`, server.baseUrl);
+    const signIn = async (password: string) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+        body: new URLSearchParams({ email: account.email, password }),
+      });
+      await response.body?.cancel();
+      return response.status;
+    };
+    const statuses = await Promise.all(Array.from({ length: GUESSES }, (_, i) => signIn(`wrong ${i}`)));
+    expect(tally(statuses), `statuses ${statuses}`).to.deep.equal({ checked: PER_ACCOUNT, refused: GUESSES - PER_ACCOUNT });
+    expect(await signIn(TEST_PASSWORD)).to.equal(429);
+    expect(await accountCount(account.email)).to.equal(GUESSES + 1);
+  });
+
+  it('the /account sign-in: the same gate', async () => {
+    const account = await createTestAccount(server.db);
+    const agent = request.agent(server.baseUrl);
+    const csrf = csrfOf((await agent.get('/account').expect(200)).text);
+    const signIn = async (password: string) =>
+      (await agent.post('/account/sign-in').set('origin', server.baseUrl).type('form').send({ csrf, email: account.email, password })).status;
+    const statuses = await Promise.all(Array.from({ length: GUESSES }, (_, i) => signIn(`wrong ${i}`)));
+    expect(tally(statuses), `statuses ${statuses}`).to.deep.equal({ checked: PER_ACCOUNT, refused: GUESSES - PER_ACCOUNT });
+    expect(await signIn(TEST_PASSWORD)).to.equal(429);
+  });
+
+  it(`/account/password: of ${GUESSES} parallel wrong current passwords at most ${PER_ACCOUNT} are checked, then the right one is refused`, async () => {
+    const account = await createTestAccount(server.db);
+    const agent = request.agent(server.baseUrl);
+    const form = csrfOf((await agent.get('/account').expect(200)).text);
+    await agent.post('/account/sign-in').set('origin', server.baseUrl).type('form').send({ csrf: form, email: account.email, password: TEST_PASSWORD }).expect(303);
+    // A successful sign-in gives its attempt back: the whole budget is left for the guesses.
+    expect(await accountCount(account.email)).to.equal(0);
+    const csrf = csrfOf((await agent.get('/account/password').expect(200)).text);
+    const change = async (current: string) => {
+      const response = await agent
+        .post('/account/password')
+        .set('origin', server.baseUrl)
+        .type('form')
+        .send({ csrf, current_password: current, new_password: 'a brand new passphrase', confirm_password: 'a brand new passphrase' });
+      return response;
+    };
+    const statuses = (await Promise.all(Array.from({ length: GUESSES }, (_, i) => change(`wrong ${i}`)))).map((response) => response.status);
+    expect(tally(statuses), `statuses ${statuses}`).to.deep.equal({ checked: PER_ACCOUNT, refused: GUESSES - PER_ACCOUNT });
+    const refused = await change(TEST_PASSWORD);
+    expect(refused.status).to.equal(429);
+    expect(Number(refused.headers['retry-after'])).to.be.within(1, 60);
+    expect(refused.text).to.include('Too many failed attempts');
+    const { authenticate } = await import('../../src/accounts/account_store.ts');
+    expect(await authenticate(server.db, account.email, TEST_PASSWORD), 'the password is unchanged').to.not.equal(undefined);
   });
 });

@@ -212,10 +212,11 @@ describe('account pages (HTTP)', () => {
     expect((await callTool(stack.mcpUrl, app.tokens.access_token, 'whoami')).status).to.equal(200);
   });
 
-  it('changes the password (argon2id): the old one stops working; apps stay unless the user chooses', async () => {
+  it('changes the password (argon2id): the old one stops working, other browsers are signed out; apps stay unless the user chooses', async () => {
     const user = await newUser();
     const app = await connectClient(stack.baseUrl, user, { resource: stack.mcpUrl });
     const { agent, csrf } = await signIn(user);
+    const elsewhere = await signIn(user);
     const change = (fields: Record<string, string>) => agent.post('/account/password').type('form').send({ csrf, ...fields });
 
     expect((await change({ current_password: 'wrong password', new_password: 'new password 1', confirm_password: 'new password 1' }).expect(401)).text).to.include('current password is not correct');
@@ -224,7 +225,11 @@ describe('account pages (HTTP)', () => {
     expect(await authenticate(stack.db, user.email, user.password)).to.not.equal(undefined);
 
     const done = (await change({ current_password: user.password, new_password: 'new password 1', confirm_password: 'new password 1' }).expect(200)).text;
-    expect(done).to.include('Password changed').and.include('keep their access');
+    expect(done).to.include('Password changed').and.include('keep their access').and.include('signed out everywhere else');
+    expect((await elsewhere.agent.get('/account').expect(200)).text, 'the other browser is signed out').to.include('Sign in to your account');
+    expect((await agent.get('/account').expect(200)).text, 'this browser stays signed in').to.include('Connected apps');
+    const [ended] = await listAudit(stack.db, { limit: 1 });
+    expect(ended).to.deep.include({ action: 'end_sessions' });
     expect(await authenticate(stack.db, user.email, user.password)).to.equal(undefined);
     expect(await authenticate(stack.db, user.email, 'new password 1')).to.deep.include({ id: user.id });
     const row = await stack.db('accounts').where({ id: user.id }).first();

@@ -28,7 +28,7 @@ export interface TestServer {
 
 export const TEST_PASSWORD = 'correct horse battery';
 
-const REQUEST_LIMITS_OFF = { RATE_LIMIT_TOKEN: '0', RATE_LIMIT_REVOKE: '0', RATE_LIMIT_REGISTRATION: '0', RATE_LIMIT_ADMIN: '0' };
+const REQUEST_LIMITS_OFF = { RATE_LIMIT_TOKEN: '0', RATE_LIMIT_REVOKE: '0', RATE_LIMIT_REGISTRATION: '0', RATE_LIMIT_ADMIN: '0', RATE_LIMIT_AUTHORIZE: '0' };
 
 export interface TestServerOptions {
   kind?: DatabaseKind;

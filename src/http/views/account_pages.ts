@@ -202,7 +202,8 @@ ${csrfField(csrf)}
 <p class="hint" id="new-password-hint">At least 8 characters.</p>
 <label for="confirm_password">New password again</label>
 <input id="confirm_password" name="confirm_password" type="password" required minlength="8" autocomplete="new-password">
-<label class="checkbox" for="revoke_apps"><input id="revoke_apps" name="revoke_apps" type="checkbox" value="yes"> <span>Also disconnect all apps and sign out everywhere else</span></label>
+<p class="hint">Changing it signs you out everywhere else.</p>
+<label class="checkbox" for="revoke_apps"><input id="revoke_apps" name="revoke_apps" type="checkbox" value="yes"> <span>Also disconnect all apps</span></label>
 <button type="submit" class="primary">Change password</button>
 </form>
 <p><a class="button" href="/account">Cancel</a></p>`,
@@ -216,6 +217,7 @@ export function passwordChangedPage({ counts }: { counts: Counts | undefined }):
     body: html`<h1>Password changed</h1>
 <div role="status">
 <p>Your password has been changed. Use the new one from now on.</p>
+<p>You are signed out everywhere else.</p>
 ${counts ? (lines.length ? html`<p>Also revoked:</p><ul class="counts">${lines.map((line) => html`<li>${line}</li>`)}</ul>` : html`<p>No apps were connected.</p>`) : html`<p>Your connected apps keep their access.</p>`}
 </div>
 <p><a class="button" href="/account" autofocus>Back to connected apps</a></p>`,
