@@ -10,6 +10,7 @@ import { errorPage, logoutPage, signedOutPage } from '../http/views/message_page
 import { clientIdMetadataDocumentFeature, outgoingFetch } from './client_id_metadata.ts';
 import { MCP_SCOPES, sameResource } from './scopes.ts';
 import { ADMIN_SCOPE, adminResource } from '../admin/operator_clients.ts';
+import { DPOP_SIGNING_ALGS } from '../tokens/dpop_proof.ts';
 
 /** Seconds a stored artifact stays usable past its expiry; the adapter and janitor use it too. */
 export const CLOCK_TOLERANCE = 15;
@@ -36,6 +37,8 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     clockTolerance: CLOCK_TOLERANCE,
+    // DPoP (on by default) binds tokens at /token; the resource servers check proofs with the same algorithms.
+    enabledJWA: { dPoPSigningAlgValues: DPOP_SIGNING_ALGS },
 
     routes: {
       authorization: '/authorize',
