@@ -48,11 +48,14 @@ export function presentedScheme(authorization: string): TokenScheme | undefined 
 /** What a resource server's Koa request presents (Koa applies TRUST_PROXY to protocol and host). */
 export function tokenRequest(ctx: Context): TokenRequest {
   const header = ctx.req.headersDistinct.dpop ?? [];
+  // The path as the client sent it (originalUrl: before any mount or rewrite changed ctx.path).
+  const target = ctx.originalUrl.split(/[?#]/, 1)[0]!;
+  const path = target.startsWith('/') ? target : (URL.parse(target)?.pathname ?? ctx.path);
   return {
     authorization: ctx.get('authorization'),
     proofs: header.flatMap((value) => value.split(',')).map((value) => value.trim()),
     method: ctx.method,
-    url: `${ctx.protocol}://${ctx.host}${ctx.path}`,
+    url: `${ctx.protocol}://${ctx.host}${path}`,
   };
 }
 

@@ -274,6 +274,18 @@ for (const mode of ['database', 'introspection'] as const) {
       expect(response.challenge).to.match(/^DPoP /).and.include('error="insufficient_scope"').and.include('scope="mcp:read mcp:write"');
     });
 
+    it('advertises DPoP in its protected-resource metadata and lets browsers send the DPoP header', async () => {
+      const metadata = (await (await fetch(new URL('/.well-known/oauth-protected-resource/mcp', stack.mcpUrl))).json()) as Record<string, unknown>;
+      expect(metadata).to.deep.include({ dpop_signing_alg_values_supported: ['ES256', 'Ed25519', 'EdDSA'], dpop_bound_access_tokens_required: false });
+      const discovery = (await (await fetch(`${stack.baseUrl}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+      expect(discovery.dpop_signing_alg_values_supported).to.deep.equal(metadata.dpop_signing_alg_values_supported);
+      const preflight = await fetch(stack.mcpUrl, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, dpop' },
+      });
+      expect(preflight.headers.get('access-control-allow-headers')).to.match(/\bDPoP\b/);
+    });
+
     it('behind TRUST_PROXY, htu is the forwarded external URL', async () => {
       const proxied = mcpApp(stack, await mcpConfig(stack, mode, { trustProxy: true }));
       stack.mcpServer.removeAllListeners('request');
