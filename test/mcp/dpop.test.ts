@@ -12,6 +12,10 @@ import { adminResource, createOperatorClient } from '../../src/admin/operator_cl
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createConfiguredMcpApp } from '../../src/mcp/mcp_server.ts';
+import { migrateToLatest, migrationConfig } from '../../src/db/migrate.ts';
+import { recordProofUse } from '../../src/storage/dpop_proof_store.ts';
+import { purgeExpired } from '../../src/storage/janitor.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { followAuthorization, REDIRECT_URI, connectClient, registerClient } from '../support/oauth_flow.ts';
 import { startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
 import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
@@ -395,5 +399,31 @@ describe('DPoP at the admin API', () => {
     const plain = await client.clientCredentialsGrant(operator, { scope: 'admin', resource: adminResource(server.baseUrl) });
     expect(plain.token_type).to.equal('bearer');
     expect((await get(`Bearer ${plain.access_token}`, [])).status).to.equal(200);
+  });
+});
+
+describe('the DPoP replay table', () => {
+  let database: TestDatabase;
+
+  before(async () => {
+    database = await createTestDatabase();
+  });
+  after(() => database.close());
+
+  it('records a proof once, takes over an expired row, is purged by the janitor, and migrates down', async () => {
+    const past = new Date(Date.now() - 60_000);
+    const future = new Date(Date.now() + 60_000);
+    expect(await recordProofUse(database.db, 'k1', future)).to.equal(true);
+    expect(await recordProofUse(database.db, 'k1', future)).to.equal(false);
+    expect(await recordProofUse(database.db, 'k2', past)).to.equal(true);
+    expect(await recordProofUse(database.db, 'k2', future), 'an expired row no longer blocks').to.equal(true);
+    expect(await recordProofUse(database.db, 'k2', future)).to.equal(false);
+    expect(await recordProofUse(database.db, 'k3', past)).to.equal(true);
+    expect((await purgeExpired(database.db, 0)).dpopProofs).to.equal(1);
+
+    await database.db.migrate.down({ ...migrationConfig, name: '20261201010000_dpop_proofs.ts' });
+    expect(await database.db.schema.hasTable('dpop_proofs')).to.equal(false);
+    await migrateToLatest(database.db);
+    expect(await database.db.schema.hasTable('dpop_proofs')).to.equal(true);
   });
 });
