@@ -13,6 +13,8 @@ import { listAudit } from '../storage/audit_store.ts';
 import { listClients } from '../storage/client_store.ts';
 import { listGrants } from '../storage/grant_store.ts';
 import { type AccessTokenVerifier, InvalidTokenError, VerificationUnavailable } from '../tokens/access_token_verifier.ts';
+import { DPOP_SIGNING_ALGS, InvalidDpopProof } from '../tokens/dpop_proof.ts';
+import { presentedScheme, requestTokenAuthenticator, tokenRequest } from '../tokens/request_token.ts';
 import { ADMIN_SCOPE } from './operator_clients.ts';
 import { adminOpenApi } from './openapi.ts';
 
@@ -61,6 +63,8 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
   const router = new Router({ prefix: '/admin' });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
   const operations = operatorOperations(db, revocation);
+  // Operator tokens may be DPoP-bound (client credentials with a DPoP proof): the same check as the MCP server's.
+  const authenticateRequestToken = requestTokenAuthenticator({ verifier, db });
 
   async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
@@ -84,18 +88,23 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
   }
 
   async function requireOperator(ctx: Context, next: Next): Promise<void> {
-    const header = ctx.get('authorization');
-    const match = /^Bearer ([^\s]+)$/i.exec(header);
+    const scheme = presentedScheme(ctx.get('authorization'));
     const challenge = (error: string, description: string) =>
-      `Bearer realm="admin", resource="${resource}", error="${error}", error_description="${description}", scope="${ADMIN_SCOPE}"`;
-    if (!match) {
+      `${scheme} realm="admin", resource="${resource}", error="${error}", error_description="${description}", scope="${ADMIN_SCOPE}"` +
+      (scheme === 'DPoP' ? `, algs="${DPOP_SIGNING_ALGS.join(' ')}"` : '');
+    if (!scheme) {
       ctx.set('WWW-Authenticate', `Bearer realm="admin", resource="${resource}", scope="${ADMIN_SCOPE}"`);
+      ctx.append('WWW-Authenticate', `DPoP realm="admin", algs="${DPOP_SIGNING_ALGS.join(' ')}"`);
       throw new AdminError(401, 'invalid_token', 'a bearer token for the admin API is required');
     }
     let auth;
     try {
-      auth = await verifier.verifyAccessToken(match[1]!);
+      ({ auth } = await authenticateRequestToken(tokenRequest(ctx)));
     } catch (error) {
+      if (error instanceof InvalidDpopProof) {
+        ctx.set('WWW-Authenticate', challenge('invalid_dpop_proof', 'the DPoP proof is invalid'));
+        throw new AdminError(401, 'invalid_dpop_proof', error.message);
+      }
       if (error instanceof InvalidTokenError) {
         ctx.set('WWW-Authenticate', challenge('invalid_token', 'the token is invalid, expired or revoked'));
         throw new AdminError(401, 'invalid_token', error.message);

@@ -1,51 +1,58 @@
-// The MCP server's steps in front of the transport: authenticate the bearer token (401 / 503) and
-// check the scope each called tool needs (403 insufficient_scope), with RFC 6750 / RFC 9728 challenges.
+// The MCP server's steps in front of the transport: authenticate the access token with its sender
+// constraint (Bearer, or DPoP with a proof; 401 / 503) and check the scope each called tool needs
+// (403 insufficient_scope), with RFC 6750 / RFC 9449 §7.1 / RFC 9728 challenges.
 import type { Context, Next } from 'koa';
+import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { MCP_SCOPES } from '../provider/scopes.ts';
 import { type AccessTokenVerifier, type AuthInfo, InvalidTokenError } from '../tokens/access_token_verifier.ts';
+import { DPOP_SIGNING_ALGS, InvalidDpopProof } from '../tokens/dpop_proof.ts';
+import { presentedScheme, requestTokenAuthenticator, type TokenScheme, tokenRequest } from '../tokens/request_token.ts';
 import { TOOL_SCOPES, type ToolName } from './tools.ts';
 
 export interface McpAuthState {
   auth: AuthInfo;
+  scheme: TokenScheme;
 }
 
 const ALL_SCOPES = Object.keys(MCP_SCOPES).join(' ');
+const ALGS = DPOP_SIGNING_ALGS.join(' ');
 
 function quoted(value: string): string {
   return `"${value.replace(/["\\]/g, '')}"`;
 }
 
-function challenge(ctx: Context, status: 401 | 403, fields: Record<string, string>): void {
-  const params = Object.entries(fields).map(([name, value]) => `${name}=${quoted(value)}`);
+function challenge(ctx: Context, status: 401 | 403, scheme: TokenScheme, fields: Record<string, string>): void {
+  const params = Object.entries(scheme === 'DPoP' ? { ...fields, algs: ALGS } : fields).map(([name, value]) => `${name}=${quoted(value)}`);
   ctx.status = status;
-  ctx.set('WWW-Authenticate', `Bearer ${params.join(', ')}`);
+  ctx.set('WWW-Authenticate', `${scheme} ${params.join(', ')}`);
+  // A Bearer (or bare) request also learns that DPoP is accepted, and with which algorithms.
+  if (scheme === 'Bearer' && status === 401) ctx.append('WWW-Authenticate', `DPoP algs=${quoted(ALGS)}`);
   ctx.set('Cache-Control', 'no-store');
   ctx.body = { error: fields.error, error_description: fields.error_description };
 }
 
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
-
-/** Resolves the Authorization header to AuthInfo in ctx.state.auth, or answers 401 / 503. */
-export function authenticate({ verifier, resourceMetadataUrl, logger }: {
+/** Resolves the request's access token to AuthInfo in ctx.state.auth, or answers 401 / 503. */
+export function authenticate({ verifier, db, resourceMetadataUrl, logger }: {
   verifier: AccessTokenVerifier;
+  db: Database;
   resourceMetadataUrl: string;
   logger: Logger;
 }) {
-  return async function authenticateBearer(ctx: Context, next: Next): Promise<void> {
-    const token = BEARER.exec(ctx.get('authorization'))?.[1];
+  const authenticateRequestToken = requestTokenAuthenticator({ verifier, db });
+  return async function authenticateAccessToken(ctx: Context, next: Next): Promise<void> {
     let auth: AuthInfo;
+    let scheme: TokenScheme;
     try {
-      if (!token) throw new InvalidTokenError('a bearer access token is required');
-      auth = await verifier.verifyAccessToken(token);
+      ({ auth, scheme } = await authenticateRequestToken(tokenRequest(ctx)));
       if (typeof auth.expiresAt !== 'number' || auth.expiresAt <= Date.now() / 1000) {
         throw new InvalidTokenError('token has expired');
       }
     } catch (error) {
-      if (error instanceof InvalidTokenError) {
-        challenge(ctx, 401, {
+      if (error instanceof InvalidTokenError || error instanceof InvalidDpopProof) {
+        challenge(ctx, 401, presentedScheme(ctx.get('authorization')) ?? 'Bearer', {
           resource_metadata: resourceMetadataUrl,
-          error: 'invalid_token',
+          error: error instanceof InvalidDpopProof ? 'invalid_dpop_proof' : 'invalid_token',
           error_description: error.message,
           scope: ALL_SCOPES,
         });
@@ -58,7 +65,7 @@ export function authenticate({ verifier, resourceMetadataUrl, logger }: {
       ctx.body = { error: 'temporarily_unavailable', error_description: 'token verification is unavailable, try again' };
       return;
     }
-    (ctx.state as McpAuthState).auth = auth;
+    Object.assign(ctx.state as McpAuthState, { auth, scheme });
     (ctx.req as typeof ctx.req & { auth?: AuthInfo }).auth = auth;
     await next();
   };
@@ -80,10 +87,10 @@ export function scopesNeeded(body: unknown): Set<string> {
 /** 403 insufficient_scope, naming the scopes to re-authorize with (the held ones plus the missing). */
 export function requireToolScopes({ resourceMetadataUrl }: { resourceMetadataUrl: string }) {
   return async function checkToolScopes(ctx: Context, next: Next): Promise<void> {
-    const { auth } = ctx.state as McpAuthState;
+    const { auth, scheme } = ctx.state as McpAuthState;
     const missing = [...scopesNeeded(ctx.request.body)].filter((scope) => !auth.scopes.includes(scope));
     if (missing.length > 0) {
-      challenge(ctx, 403, {
+      challenge(ctx, 403, scheme, {
         resource_metadata: resourceMetadataUrl,
         error: 'insufficient_scope',
         error_description: `this call needs ${missing.join(' ')}`,

@@ -1,5 +1,6 @@
 // The MCP server's HTTP surface: RFC 9728 metadata, and the Streamable HTTP endpoint (stateless:
-// no session ids, one short-lived server per request) behind bearer authentication and tool scopes.
+// no session ids, one short-lived server per request) behind token authentication (Bearer or DPoP)
+// and tool scopes.
 import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
 import Router from '@koa/router';
@@ -43,11 +44,11 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
   const resourceMetadataUrl = metadataUrl(resource);
   const metadata = protectedResourceMetadata(resource, issuer);
 
-  // Browser-based MCP clients: bearer tokens, no cookies, so any origin may call.
+  // Browser-based MCP clients: access tokens (and DPoP proofs), no cookies, so any origin may call.
   app.use(
     cors({
       origin: '*',
-      allowHeaders: ['Authorization', 'Content-Type', 'Accept', 'Mcp-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID'],
+      allowHeaders: ['Authorization', 'DPoP', 'Content-Type', 'Accept', 'Mcp-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID'],
       exposeHeaders: ['WWW-Authenticate', 'Mcp-Session-Id', 'Mcp-Protocol-Version'],
       allowMethods: ['GET', 'POST', 'DELETE'],
     }),
@@ -78,7 +79,7 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
 
   router.post(
     endpoint,
-    authenticate({ verifier, resourceMetadataUrl, logger }),
+    authenticate({ verifier, db, resourceMetadataUrl, logger }),
     bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }),
     requireToolScopes({ resourceMetadataUrl }),
     async function handleMcpRequest(ctx: Context) {

@@ -1,6 +1,7 @@
 // RFC 9728 Protected Resource Metadata for the MCP server, and the URLs MCP clients find it at.
 import type { OAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { MCP_SCOPES } from '../provider/scopes.ts';
+import { DPOP_SIGNING_ALGS } from '../tokens/dpop_proof.ts';
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 
@@ -23,6 +24,10 @@ export function protectedResourceMetadata(resource: string, issuer: string): OAu
     authorization_servers: [issuer],
     scopes_supported: Object.keys(MCP_SCOPES),
     bearer_methods_supported: ['header'],
+    // RFC 9449 §5.1 / RFC 9728 §2: DPoP-bound tokens are accepted (and then required with a proof);
+    // plain bearer tokens stay accepted, so binding is not required of every client.
+    dpop_signing_alg_values_supported: DPOP_SIGNING_ALGS,
+    dpop_bound_access_tokens_required: false,
     resource_name: 'Portcullis MCP server',
   };
 }

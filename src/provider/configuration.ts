@@ -11,6 +11,7 @@ import { clientMetadataDocuments } from './client_id_metadata.ts';
 import { applyRedirectPolicy } from './redirect_policy.ts';
 import { MCP_SCOPES, sameResource } from './scopes.ts';
 import { ADMIN_SCOPE, adminResource } from '../admin/operator_clients.ts';
+import { DPOP_SIGNING_ALGS } from '../tokens/dpop_proof.ts';
 
 /** The library's default client authentication methods, named here so discovery can say which endpoint takes which. */
 const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none'] as const;
@@ -43,6 +44,8 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     clockTolerance: CLOCK_TOLERANCE,
+    // DPoP (on by default) binds tokens at /token; the resource servers check proofs with the same algorithms.
+    enabledJWA: { dPoPSigningAlgValues: DPOP_SIGNING_ALGS },
 
     routes: {
       authorization: '/authorize',

@@ -7,13 +7,17 @@
 // /introspect applies (node_modules/oidc-provider/lib/actions/introspection.js), plus audience and
 // client existence. Anything that is not a verdict (the database is down, a query timed out) is a
 // VerificationUnavailable: callers answer 503, never "valid" and never 500.
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { AuthInfo as SdkAuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import { sameResource } from '../provider/scopes.ts';
 
-export type { AuthInfo };
+/** What a verifier resolves a token to: the MCP SDK's AuthInfo plus the token's sender constraint. */
+export interface AuthInfo extends SdkAuthInfo {
+  /** RFC 9449 `cnf.jkt`: the token is DPoP-bound to the key with this RFC 7638 thumbprint. */
+  jkt?: string | undefined;
+}
 
 /** The MCP SDK's OAuthTokenVerifier shape: resolves AuthInfo or throws InvalidTokenError. */
 export interface AccessTokenVerifier {
@@ -61,6 +65,7 @@ export function providerTokenVerifier({ provider, resource, onUse }: ProviderTok
       scopes: token.scope ? token.scope.split(' ').filter(Boolean) : [],
       expiresAt: token.exp,
       resource: new URL(token.aud),
+      jkt: token.jkt,
       extra: { accountId: token.accountId, grantId: token.grantId },
     };
   }

@@ -1,7 +1,8 @@
 // MCP_TOKEN_VALIDATION=introspection: the same verdicts as providerTokenVerifier, obtained from the
 // authorization server's RFC 7662 endpoint with a confidential resource-server client, for resource
 // servers deployed without database access. RFC 7662 §4 leaves audience and token type to the
-// caller: only an active access token (token_type Bearer) issued for this resource is accepted.
+// caller: only an active access token (token_type Bearer, or DPoP with its `cnf.jkt`) issued for
+// this resource is accepted.
 import * as oauth from 'openid-client';
 import { sameResource } from '../provider/scopes.ts';
 import { type AccessTokenVerifier, InvalidTokenError, VerificationUnavailable } from './access_token_verifier.ts';
@@ -37,7 +38,10 @@ export function introspectionTokenVerifier(options: IntrospectionVerifierOptions
         throw new VerificationUnavailable('token introspection failed', { cause: error });
       }
       if (!answer.active) throw new InvalidTokenError('token is not active');
-      if (answer.token_type !== 'Bearer') throw new InvalidTokenError('not an access token');
+      const jkt = typeof answer.cnf?.jkt === 'string' ? answer.cnf.jkt : undefined;
+      if (answer.token_type !== 'Bearer' && !(answer.token_type === 'DPoP' && jkt)) {
+        throw new InvalidTokenError('not an access token');
+      }
       const audience = Array.isArray(answer.aud) ? answer.aud : answer.aud ? [answer.aud] : [];
       if (audience.length !== 1 || !sameResource(audience[0]!, options.resource)) {
         throw new InvalidTokenError('token was not issued for this resource');
@@ -51,6 +55,7 @@ export function introspectionTokenVerifier(options: IntrospectionVerifierOptions
         scopes: answer.scope ? answer.scope.split(' ').filter(Boolean) : [],
         expiresAt: answer.exp,
         resource: new URL(audience[0]!),
+        jkt,
         extra: { accountId: answer.sub },
       };
     },

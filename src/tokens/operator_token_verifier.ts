@@ -33,6 +33,7 @@ export function operatorTokenVerifier({ provider, resource, isOperator }: Operat
       scopes: token.scope ? token.scope.split(' ').filter(Boolean) : [],
       expiresAt: token.exp,
       resource: new URL(token.aud),
+      jkt: token.jkt,
     };
   }
 
