@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
+import type { Client as PgClient } from 'pg';
 import type { Logger } from '../logger.ts';
 
 export type Database = Knex;
@@ -65,4 +66,21 @@ function embeddedDirectory(dataDir: string): string {
   const directory = join(dataDir, 'pglite');
   mkdirSync(directory, { recursive: true });
   return directory;
+}
+
+/**
+ * A PostgreSQL connection outside the pool, for a session-long LISTEN. It has an 'error' listener of
+ * its own for its whole life, whatever listeners the caller adds and removes: a pg client that emits
+ * 'error' with none attached kills the process, and a server shutdown or pg_terminate_backend makes it
+ * emit two (the FATAL message, then "Connection terminated unexpectedly" at the close).
+ */
+export async function openSessionConnection(db: Database): Promise<PgClient> {
+  const connection = (await db.client.acquireRawConnection()) as PgClient;
+  connection.on('error', () => {});
+  return connection;
+}
+
+/** Ends a connection from openSessionConnection; never throws (it may already be gone). */
+export async function closeSessionConnection(db: Database, connection: PgClient): Promise<void> {
+  await db.client.destroyRawConnection(connection).catch(() => undefined);
 }
