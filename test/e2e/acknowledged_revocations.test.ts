@@ -68,7 +68,7 @@ const SURFACES: Surface[] = ['/revoke', 'account page Disconnect', 'CLI revoke g
       expect(response.status, `${surface}: ${page.slice(0, 300)}`).to.equal(200);
       expect(page).to.include('is disconnected');
     } else {
-      const result = await stack.cli(['revoke', 'grant', grant.grantId]);
+      const result = await stack.cli(['revoke', 'grant', '--', grant.grantId]);
       expect(result.code, `${surface}: ${result.stderr}${result.stdout}`).to.equal(0);
     }
   }

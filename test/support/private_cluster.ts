@@ -105,6 +105,7 @@ const BASE_SETTINGS = [
   'max_connections = 60',
   'max_wal_senders = 4',
   'wal_level = replica',
+  'wal_receiver_status_interval = 1s',
   "log_min_messages = 'warning'",
   "log_line_prefix = '%m [%p] %q%a '",
 ];
@@ -202,7 +203,7 @@ export async function createStandby(primary: PrivateCluster, options: { port: nu
   const directory = newDirectory();
   const standby = clusterAt(directory, options.port);
   try {
-    runAsPostgres('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', standby.dataDir, '-R', '-X', 'stream', '--no-sync']);
+    runAsPostgres('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', standby.dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
     // -R wrote primary_conninfo; name this standby so synchronous replication can wait for it.
     const autoConf = join(standby.dataDir, 'postgresql.auto.conf');
     const conf = readFileSync(autoConf, 'utf8').replace(/primary_conninfo = '/, `primary_conninfo = 'application_name=${options.applicationName} `);
