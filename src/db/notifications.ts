@@ -52,9 +52,7 @@ export function listenForNotifications(options: NotificationListenerOptions): No
   function retryIn(ms: number): void {
     if (stopped) return;
     clearTimeout(timer);
-    timer = setTimeout(() => {
-      connecting = establish().finally(() => (connecting = undefined));
-    }, ms).unref();
+    timer = setTimeout(attempt, ms).unref();
   }
 
   function retryAfterFailure(): void {
@@ -132,7 +130,16 @@ export function listenForNotifications(options: NotificationListenerOptions): No
     everLive = true;
   }
 
-  connecting = establish().finally(() => (connecting = undefined));
+  function attempt(): void {
+    connecting = establish()
+      .catch((error: unknown) => {
+        logger.error({ err: error, channel }, 'database notification listener failed; retrying');
+        retryAfterFailure();
+      })
+      .finally(() => (connecting = undefined));
+  }
+
+  attempt();
 
   return {
     get live() {
