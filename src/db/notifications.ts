@@ -16,13 +16,11 @@ export interface NotificationListenerOptions {
   channel: string;
   /** A notification on the channel arrived (not a probe). */
   onNotification: () => void;
-  /** Listening (re-)established after a loss: anything announced meanwhile was missed. */
-  onReestablished?: () => void;
+  /** Listening established (at start, again after a loss): anything announced before may have been missed. */
+  onListening?: () => void;
 }
 
 export interface NotificationListener {
-  /** True while notifications are known to arrive. */
-  readonly live: boolean;
   close(): Promise<void>;
 }
 
@@ -40,10 +38,9 @@ export function listenForNotifications(options: NotificationListenerOptions): No
   const { db, logger, channel } = options;
   if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
   let current: Connection | undefined;
-  let live = false;
   let stopped = false;
   let failures = 0;
-  let everLive = false;
+  let lostOnce = false;
   let warnedUndelivered = false;
   let timer: NodeJS.Timeout | undefined;
   let connecting: Promise<void> | undefined;
@@ -85,7 +82,7 @@ export function listenForNotifications(options: NotificationListenerOptions): No
     const onLost = (error?: Error) => {
       if (current !== connection) return;
       current = undefined;
-      live = false;
+      lostOnce = true;
       connection.off('notification', onMessage);
       connection.off('error', onLost);
       connection.off('end', onLost);
@@ -121,13 +118,9 @@ export function listenForNotifications(options: NotificationListenerOptions): No
       retryIn(RETRY_UNDELIVERED_MS);
       return;
     }
-    live = true;
     failures = 0;
-    if (everLive) {
-      logger.info({ channel }, 'database notifications re-established');
-      options.onReestablished?.();
-    }
-    everLive = true;
+    if (lostOnce) logger.info({ channel }, 'database notifications re-established');
+    options.onListening?.();
   }
 
   function attempt(): void {
@@ -142,9 +135,6 @@ export function listenForNotifications(options: NotificationListenerOptions): No
   attempt();
 
   return {
-    get live() {
-      return live;
-    },
     async close() {
       stopped = true;
       clearTimeout(timer);
@@ -152,7 +142,6 @@ export function listenForNotifications(options: NotificationListenerOptions): No
       await connecting;
       const connection = current;
       current = undefined;
-      live = false;
       if (connection) {
         connection.removeAllListeners('notification');
         await closeSessionConnection(db, connection);

@@ -1,6 +1,6 @@
 // Key rotation reaches running processes without a restart: each process re-reads server_keys when
-// a rotation is announced (PostgreSQL LISTEN/NOTIFY, src/db/notifications.ts), when listening is
-// re-established after a lost connection, and, as a fallback for a lost notification or a pooler
+// a rotation is announced (PostgreSQL LISTEN/NOTIFY, src/db/notifications.ts), whenever listening is
+// (re-)established (a rotation announced before would be missed), and, as a fallback for a lost notification or a pooler
 // that cannot deliver them, whenever a periodic check sees a change. A new key set
 // is installed into the provider (signing keystore and published JWKS) and into every Koa app that
 // signs cookies with the provider's keys.
@@ -77,7 +77,7 @@ export async function watchServerKeys(options: KeyWatchOptions): Promise<KeyWatc
   // The embedded database has one process: nothing to hear from.
   const listener =
     db.client.config.client === 'pg'
-      ? listenForNotifications({ db, logger, channel: SERVER_KEYS_CHANNEL, onNotification: () => void refresh(), onReestablished: () => void refresh() })
+      ? listenForNotifications({ db, logger, channel: SERVER_KEYS_CHANNEL, onNotification: () => void refresh(), onListening: () => void refresh() })
       : undefined;
   const timer = options.intervalSeconds > 0 ? setInterval(() => void refresh(), options.intervalSeconds * 1000).unref() : undefined;
 

@@ -35,6 +35,8 @@ import {
   startProcessStack,
 } from '../support/process_stack.ts';
 import pg from 'pg';
+import { createAccount } from '../../src/accounts/account_store.ts';
+import { TEST_PASSWORD } from '../support/server.ts';
 
 const PORT = 55460;
 const DATABASE = 'portcullis';
@@ -74,7 +76,10 @@ interface Judgement {
     await cluster.query(`create database ${DATABASE}`);
     stack = await startProcessStack(cluster.url(DATABASE));
     minter = await openMinter(stack);
-    browser = await signInAccountPages(stack.authorization.origin, minter.account);
+    // Browsing an account of its own: the minted grants pile up on minter.account, and its page looks
+    // up each app's client (one query per app, in parallel), which would make this a load test of that page.
+    const browsing = await createAccount(minter.db, `browse-${Date.now()}@example.test`, TEST_PASSWORD);
+    browser = await signInAccountPages(stack.authorization.origin, { email: browsing.email, password: TEST_PASSWORD });
     [steady] = (await minter.mint(1)) as [MintedGrant];
   });
 
@@ -142,8 +147,9 @@ interface Judgement {
     const readyzSeen = readyz.some((o) => o.status === 503) ? 'down, then up' : 'stayed up';
     const answers = (from: number, to: number) => countsByStatus(within(observations, from, to).filter((o) => !o.op.startsWith('readyz')));
     const earlier = window.before ? `${window.before.label}: ${answers(window.before.from, window.before.to)}; then ` : '';
+    const affected = observations.some((o) => o.answeredAt >= window.from && !isHealthy(o));
     table.push(
-      `| ${label} | yes | ${earlier}${answers(window.from, window.to)} | ${readyzSeen} | ${Math.round(recovery)} ms | ${load.acknowledgedRevocations.length} / ${lost} |`,
+      `| ${label} | yes | ${earlier}${answers(window.from, window.to)} | ${readyzSeen} | ${affected ? `${Math.round(recovery)} ms` : 'never lost'} | ${load.acknowledgedRevocations.length} / ${lost} |`,
     );
   }
 
@@ -192,16 +198,16 @@ interface Judgement {
     expect(terminated, 'backends terminated (pools of both servers, the key listeners, the minter)').to.be.greaterThan(3);
   });
 
-  it('statement-timeout storm (the tables locked for 3 s): 503 within the statement timeout, /readyz stays up, then served', async () => {
+  it('statement-timeout storm (the tables locked for 5 s): 503 within the statement timeout, /readyz stays up, then served', async () => {
     const locker = new pg.Client({ connectionString: cluster.url(DATABASE) });
     locker.on('error', () => undefined);
     await locker.connect();
     try {
-      await underLoad('statement-timeout storm (tables locked 3 s)', { onlyUnavailable: false, readyzDown: false }, async () => {
+      await underLoad('statement-timeout storm (tables locked 5 s)', { onlyUnavailable: false, readyzDown: false }, async () => {
         await locker.query('begin');
         await locker.query('lock table oidc_tokens, oidc_grants, oidc_models, accounts in access exclusive mode');
         const from = performance.now();
-        await sleep(3000);
+        await sleep(5000);
         const to = performance.now();
         await locker.query('rollback');
         return { from, to, upAt: performance.now() };
