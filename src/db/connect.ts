@@ -2,6 +2,7 @@
 // PGlite under DATA_DIR. Everything above this module sees one Knex instance either way.
 import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
+import type { Client as PgClient } from 'pg';
 import type { Logger } from '../logger.ts';
 import { openPrivateEmbeddedDatabase } from './embedded_permissions.ts';
 
@@ -58,4 +59,21 @@ export function openDatabase(target: DatabaseTarget, logger?: Logger): Database 
   }
   const connection = target.dataDir === 'memory://' ? { filename: 'memory://' } : { pglite: openPrivateEmbeddedDatabase(target.dataDir, logger) };
   return knex({ client: ClientPgLite, connection: connection as Knex.StaticConnectionConfig, ...log });
+}
+
+/**
+ * A PostgreSQL connection outside the pool, for a session-long LISTEN. It has an 'error' listener of
+ * its own for its whole life, whatever listeners the caller adds and removes: a pg client that emits
+ * 'error' with none attached kills the process, and a server shutdown or pg_terminate_backend makes it
+ * emit two (the FATAL message, then "Connection terminated unexpectedly" at the close).
+ */
+export async function openSessionConnection(db: Database): Promise<PgClient> {
+  const connection = (await db.client.acquireRawConnection()) as PgClient;
+  connection.on('error', () => {});
+  return connection;
+}
+
+/** Ends a connection from openSessionConnection; never throws (it may already be gone). */
+export async function closeSessionConnection(db: Database, connection: PgClient): Promise<void> {
+  await db.client.destroyRawConnection(connection).catch(() => undefined);
 }

@@ -1,6 +1,7 @@
 // Key rotation reaches running processes without a restart: each process re-reads server_keys when
-// a rotation is announced (PostgreSQL LISTEN/NOTIFY) and, as a fallback for a lost notification or
-// a dropped listening connection, whenever a periodic fingerprint check sees a change. A new key set
+// a rotation is announced (PostgreSQL LISTEN/NOTIFY, src/db/notifications.ts), whenever listening is
+// (re-)established (a rotation announced before would be missed), and, as a fallback for a lost notification or a pooler
+// that cannot deliver them, whenever a periodic check sees a change. A new key set
 // is installed into the provider (signing keystore and published JWKS) and into every Koa app that
 // signs cookies with the provider's keys.
 import type Koa from 'koa';
@@ -10,6 +11,7 @@ import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import type { Keyring } from '../secrets/keyring.ts';
 import { recordKeyReload } from '../observability/metrics.ts';
+import { listenForNotifications } from '../db/notifications.ts';
 import { loadServerKeys, SERVER_KEYS_CHANNEL, type ServerKeys } from './key_store.ts';
 
 type InitializeKeystore = (this: Provider, jwks: { keys: JWK[] }) => void;
@@ -46,21 +48,12 @@ export interface KeyWatch {
   stop(): Promise<void>;
 }
 
-interface PgNotificationClient {
-  query(sql: string): Promise<unknown>;
-  on(event: 'notification', listener: (message: { channel: string }) => void): void;
-  on(event: 'error' | 'end', listener: (error?: Error) => void): void;
-  removeAllListeners(): void;
-}
-
 export async function watchServerKeys(options: KeyWatchOptions): Promise<KeyWatch> {
   const { db, logger } = options;
   // The installed set, compared whole: a rotation changes it, and so does a retired key leaving
   // after its grace period without any rotation (a handful of rows, cheap to read).
   let installed = JSON.stringify(await loadServerKeys(db, options.keyring, options.graceSeconds));
   let running: Promise<void> | undefined;
-  let stopped = false;
-  let listener: PgNotificationClient | undefined;
 
   async function reload(): Promise<void> {
     try {
@@ -84,52 +77,18 @@ export async function watchServerKeys(options: KeyWatchOptions): Promise<KeyWatc
     return running;
   }
 
-  async function poll(): Promise<void> {
-    await refresh();
-    if (!listener) await listen();
-  }
-
-  async function listen(): Promise<void> {
-    if (stopped || db.client.config.client !== 'pg') return; // the embedded database has one process
-    try {
-      const connection = (await db.client.acquireRawConnection()) as PgNotificationClient;
-      const drop = (error?: Error) => {
-        if (listener !== connection) return;
-        listener = undefined;
-        connection.removeAllListeners();
-        if (!stopped) logger.warn({ err: error }, 'server key notifications lost; polling until re-established');
-      };
-      connection.on('notification', (message) => {
-        if (message.channel === SERVER_KEYS_CHANNEL) void refresh();
-      });
-      connection.on('error', drop);
-      connection.on('end', drop);
-      await connection.query(`listen ${SERVER_KEYS_CHANNEL}`);
-      listener = connection;
-    } catch (error) {
-      logger.warn({ err: error }, 'could not listen for server key rotations; polling only');
-    }
-  }
-
-  await listen();
-  const timer =
-    options.intervalSeconds > 0
-      ? setInterval(() => {
-          poll().catch((error: unknown) => logger.error({ err: error }, 'server key poll failed'));
-        }, options.intervalSeconds * 1000).unref()
+  // The embedded database has one process: nothing to hear from.
+  const listener =
+    db.client.config.client === 'pg'
+      ? listenForNotifications({ db, logger, channel: SERVER_KEYS_CHANNEL, onNotification: () => void refresh(), onListening: () => void refresh() })
       : undefined;
+  const timer = options.intervalSeconds > 0 ? setInterval(() => void refresh(), options.intervalSeconds * 1000).unref() : undefined;
 
   return {
     refresh,
     async stop() {
-      stopped = true;
       clearInterval(timer);
-      const connection = listener;
-      listener = undefined;
-      if (connection) {
-        connection.removeAllListeners();
-        await db.client.destroyRawConnection(connection).catch(() => undefined);
-      }
+      await listener?.close();
       await running;
     },
   };

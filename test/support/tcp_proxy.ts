@@ -1,7 +1,8 @@
 // A TCP proxy the test owns, between a server and PostgreSQL at 127.0.0.1: the way to inject
 // database faults without touching the shared cluster. `cut` drops every connection and refuses new
 // ones (the database is gone); `stall` keeps connections open but forwards nothing (a hung database
-// or a black-holed network); `restore` forwards again.
+// or a black-holed network); `restore` forwards again; `retarget` sends new connections to another
+// port and drops the current ones (a failover endpoint whose address moved to the new primary).
 import { once } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,7 @@ export interface TcpProxy {
   cut(): void;
   stall(): void;
   restore(): void;
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const pairs = new Set<Pair>();
   let mode: ProxyMode = 'open';
   let accepted = 0;
+  let targetPort = target.port;
 
   function drop(pair: Pair): void {
     pair.client.destroy();
@@ -37,7 +40,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   }
 
   function connectUpstream(pair: Pair): void {
-    const upstream = createConnection({ host: '127.0.0.1', port: target.port });
+    const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
     pair.upstream = upstream;
     upstream.on('error', () => drop(pair));
     upstream.on('close', () => drop(pair));
@@ -100,6 +103,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
           pair.upstream.resume();
         }
       }
+    },
+    retarget(port: number) {
+      targetPort = port;
+      for (const pair of [...pairs]) drop(pair);
     },
     async close() {
       for (const pair of [...pairs]) drop(pair);
