@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import { loadConfig } from './config.ts';
 import { openDatabase } from './db/connect.ts';
+import { EmbeddedDatabaseInUseError } from './db/embedded_lock.ts';
 import { prepareDatabase } from './db/prepare.ts';
 import { createAuthorizationServer } from './authorization_server.ts';
 import { createLogger } from './logger.ts';
@@ -16,7 +17,7 @@ import { recordJanitorRun } from './observability/metrics.ts';
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const started = performance.now();
-const db = openDatabase(config.database, logger);
+const db = openOwnDatabase();
 const prepared = await prepareDatabase(db, config);
 const { app, provider } = await createAuthorizationServer(config, db, logger);
 const server = app.listen(config.port);
@@ -60,6 +61,16 @@ const janitor =
           });
       }, config.janitorInterval * 1000).unref()
     : undefined;
+
+function openOwnDatabase() {
+  try {
+    return openDatabase(config.database, logger);
+  } catch (error) {
+    if (!(error instanceof EmbeddedDatabaseInUseError)) throw error;
+    logger.fatal(`${error.message}: another server already runs on this DATA_DIR; stop it first, or give this one its own DATA_DIR`);
+    process.exit(1);
+  }
+}
 
 async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import type { Logger } from '../logger.ts';
+import { lockEmbeddedDirectory } from './embedded_lock.ts';
 
 export type Database = Knex;
 
@@ -57,8 +58,22 @@ export function openDatabase(target: DatabaseTarget, logger?: Logger): Database 
       ...log,
     });
   }
-  const filename = target.dataDir === 'memory://' ? 'memory://' : embeddedDirectory(target.dataDir);
-  return knex({ client: ClientPgLite, connection: { filename } as Knex.StaticConnectionConfig, ...log });
+  if (target.dataDir === 'memory://') return knex({ client: ClientPgLite, connection: { filename: 'memory://' } as Knex.StaticConnectionConfig, ...log });
+  // Taken before anything opens the files, given back when the database is closed.
+  const filename = embeddedDirectory(target.dataDir);
+  const lock = lockEmbeddedDirectory(target.dataDir);
+  const db = knex({ client: ClientPgLite, connection: { filename } as Knex.StaticConnectionConfig, ...log });
+  // knex's own destroy is read-only; its client's closes the connection (PGlite) and is replaceable.
+  const client = db.client as { destroy(callback?: unknown): Promise<void> };
+  const destroy = client.destroy.bind(client);
+  client.destroy = async (callback?: unknown) => {
+    try {
+      await destroy(callback);
+    } finally {
+      lock.release();
+    }
+  };
+  return db;
 }
 
 function embeddedDirectory(dataDir: string): string {
