@@ -8,6 +8,7 @@ import { EmbeddedDatabaseInUseError } from './db/embedded_lock.ts';
 import { prepareDatabase } from './db/prepare.ts';
 import { createAuthorizationServer } from './authorization_server.ts';
 import { createLogger } from './logger.ts';
+import { shutDownOnSignals } from './http/graceful_shutdown.ts';
 import { installServerKeys, watchServerKeys } from './keys/key_refresh.ts';
 import { startMcpServer } from './mcp/mcp_server.ts';
 import { CLOCK_TOLERANCE } from './provider/configuration.ts';
@@ -72,16 +73,13 @@ function openOwnDatabase() {
   }
 }
 
-async function shutdown(signal: string): Promise<void> {
-  logger.info({ signal }, 'shutting down');
-  clearInterval(janitor);
-  await keyWatch.stop();
-  server.close();
-  server.closeAllConnections();
-  mcpServer?.close();
-  mcpServer?.closeAllConnections();
-  await db.destroy();
-  process.exit(0);
-}
-process.once('SIGINT', () => void shutdown('SIGINT'));
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
+shutDownOnSignals({
+  servers: mcpServer ? [server, mcpServer] : [server],
+  graceSeconds: config.shutdownGracePeriod,
+  logger,
+  async release() {
+    clearInterval(janitor);
+    await keyWatch.stop();
+    await db.destroy();
+  },
+});

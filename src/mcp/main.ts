@@ -5,6 +5,7 @@ import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createLogger } from '../logger.ts';
+import { shutDownOnSignals } from '../http/graceful_shutdown.ts';
 import { startMcpServer } from './mcp_server.ts';
 import { installServerKeys, watchServerKeys } from '../keys/key_refresh.ts';
 
@@ -35,13 +36,12 @@ logger.info(
   'MCP server listening',
 );
 
-async function shutdown(signal: string): Promise<void> {
-  logger.info({ signal }, 'shutting down');
-  await keyWatch.stop();
-  server.close();
-  server.closeAllConnections();
-  await db.destroy();
-  process.exit(0);
-}
-process.once('SIGINT', () => void shutdown('SIGINT'));
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
+shutDownOnSignals({
+  servers: [server],
+  graceSeconds: config.shutdownGracePeriod,
+  logger,
+  async release() {
+    await keyWatch.stop();
+    await db.destroy();
+  },
+});

@@ -60,7 +60,16 @@ export interface ServerProcess {
 
 /** Starts `node <script>` with `env` and waits until GET <origin>/healthz answers 200. */
 export async function startProcess(name: string, script: string, port: number, env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [script], {
+  return startCommand(name, process.execPath, [script], port, env);
+}
+
+/** Starts `npm run <script>` as an operator does (npm runs the script, which execs node from dist/). */
+export async function startNpmScript(name: string, script: string, port: number, env: Record<string, string>): Promise<ServerProcess> {
+  return startCommand(name, 'npm', ['run', '--silent', script], port, env);
+}
+
+async function startCommand(name: string, command: string, args: string[], port: number, env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', JANITOR_INTERVAL: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
