@@ -22,7 +22,7 @@ export async function launch(entry) {
   }
   const compiled = new URL(`../dist/src/${entry}`, import.meta.url);
   if (!existsSync(compiled)) {
-    process.stderr.write('portcullis is not built (dist/ is missing): run `npm run build`\n');
+    process.stderr.write('portcullis is not built (dist/ is missing): run `npm ci` (which builds it; the build needs the dev dependencies), then `npm prune --omit=dev`\n');
     process.exit(1);
   }
   await import(compiled.href);

@@ -63,14 +63,14 @@ export async function startProcess(name: string, script: string, port: number, e
   return startCommand(name, process.execPath, [script], port, env);
 }
 
-/** Starts `npm run <script>` as an operator does (npm runs the script, which execs node from dist/). */
-export async function startNpmScript(name: string, script: string, port: number, env: Record<string, string>): Promise<ServerProcess> {
-  return startCommand(name, 'npm', ['run', '--silent', script], port, env);
+/** Starts `npm run <script>` as an operator does (npm runs the script, which execs node from dist/), in `cwd` (default: this checkout). */
+export async function startNpmScript(name: string, script: string, port: number, env: Record<string, string>, cwd: string | URL = ROOT): Promise<ServerProcess> {
+  return startCommand(name, 'npm', ['run', '--silent', script], port, env, cwd);
 }
 
-async function startCommand(name: string, command: string, args: string[], port: number, env: Record<string, string>): Promise<ServerProcess> {
+async function startCommand(name: string, command: string, args: string[], port: number, env: Record<string, string>, cwd: string | URL = ROOT): Promise<ServerProcess> {
   const child = spawn(command, args, {
-    cwd: ROOT,
+    cwd,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', JANITOR_INTERVAL: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
