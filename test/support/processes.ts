@@ -78,14 +78,15 @@ async function startCommand(name: string, command: string, args: string[], port:
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
   const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  // A first start initialises a new embedded data directory: slow on a loaded machine.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
     const ready = await fetch(`${origin}/healthz`).then((response) => response.ok, () => false);
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not become healthy in 30 s:\n${output}`);
+      throw new Error(`${name} did not become healthy in 90 s:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
