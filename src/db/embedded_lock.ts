@@ -11,8 +11,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 export const LOCK_FILE_NAME = 'portcullis.lock';
-/** A takeover guard older than this was left by a process that died during the (microseconds) takeover. */
-const ABANDONED_GUARD_MS = 10_000;
+/**
+ * An unreadable lock file or a takeover guard older than this was left by a process that died while
+ * writing it (a window of microseconds); a newer one may be a live process's, still being written.
+ */
+const ABANDONED_MS = 10_000;
 
 export interface LockOwner {
   pid: number;
@@ -51,8 +54,8 @@ export function lockEmbeddedDirectory(directory: string): EmbeddedLock {
   const me: LockOwner = { pid: process.pid, host: hostname(), started: processStartTime(process.pid), command: process.argv.slice(1).join(' ') };
   const content = `${JSON.stringify(me)}\n`;
   if (!createExclusive(lockFile, content)) {
-    const owner = readOwner(lockFile);
-    if (owner && !isStale(owner, lockFile)) throw new EmbeddedDatabaseInUseError(directory, lockFile, owner);
+    const standing = standingLock(lockFile);
+    if (standing) throw new EmbeddedDatabaseInUseError(directory, lockFile, standing.owner);
     takeOver(directory, lockFile, content);
   }
   heldByThisProcess.add(lockFile);
@@ -73,19 +76,18 @@ export function lockEmbeddedDirectory(directory: string): EmbeddedLock {
 function takeOver(directory: string, lockFile: string, content: string): void {
   const guard = `${lockFile}.takeover`;
   if (!createExclusive(guard, `${process.pid}\n`)) {
-    const age = Date.now() - (statOrUndefined(guard)?.mtimeMs ?? 0);
-    if (age < ABANDONED_GUARD_MS) throw new EmbeddedDatabaseInUseError(directory, lockFile, readOwner(lockFile));
-    unlinkSync(guard);
+    if ((ageMs(guard) ?? Infinity) < ABANDONED_MS) throw new EmbeddedDatabaseInUseError(directory, lockFile, readOwner(lockFile));
+    removeIfPresent(guard);
     if (!createExclusive(guard, `${process.pid}\n`)) throw new EmbeddedDatabaseInUseError(directory, lockFile, readOwner(lockFile));
   }
   try {
     // Under the guard, the lock is either still the stale one, gone, or a live owner's that won first.
-    const owner = readOwner(lockFile);
-    if (owner && !isStale(owner, lockFile)) throw new EmbeddedDatabaseInUseError(directory, lockFile, owner);
-    if (owner || readFileOrUndefined(lockFile) !== undefined) unlinkSync(lockFile);
+    const standing = standingLock(lockFile);
+    if (standing) throw new EmbeddedDatabaseInUseError(directory, lockFile, standing.owner);
+    removeIfPresent(lockFile);
     if (!createExclusive(lockFile, content)) throw new EmbeddedDatabaseInUseError(directory, lockFile, readOwner(lockFile));
   } finally {
-    unlinkSync(guard);
+    removeIfPresent(guard);
   }
 }
 
@@ -105,7 +107,14 @@ function createExclusive(file: string, content: string): boolean {
   return true;
 }
 
-/** The recorded owner; undefined for a missing or unreadable (half-written, foreign) lock file, which counts as stale. */
+/** The lock file's owner if it still holds: a live owner, or an unreadable file too new to judge. */
+function standingLock(lockFile: string): { owner: LockOwner | undefined } | undefined {
+  const owner = readOwner(lockFile);
+  if (owner) return isStale(owner, lockFile) ? undefined : { owner };
+  return (ageMs(lockFile) ?? Infinity) < ABANDONED_MS ? { owner: undefined } : undefined;
+}
+
+/** The recorded owner; undefined for a missing or unreadable (half-written, foreign) lock file. */
 function readOwner(lockFile: string): LockOwner | undefined {
   const text = readFileOrUndefined(lockFile);
   if (text === undefined) return undefined;
@@ -146,6 +155,14 @@ function processStartTime(pid: number): string | undefined {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
 }
 
+function removeIfPresent(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
 function readFileOrUndefined(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');
@@ -154,9 +171,10 @@ function readFileOrUndefined(file: string): string | undefined {
   }
 }
 
-function statOrUndefined(file: string) {
+/** Milliseconds since the file was last written; undefined when it is gone. */
+function ageMs(file: string): number | undefined {
   try {
-    return statSync(file);
+    return Date.now() - statSync(file).mtimeMs;
   } catch {
     return undefined;
   }

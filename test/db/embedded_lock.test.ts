@@ -2,7 +2,7 @@
 // left over (a dead pid, a pid reused by another process, a half-written file) and taken over at once.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -62,10 +62,26 @@ describe('embedded database owner lock', () => {
     lockEmbeddedDirectory(directory).release();
   });
 
-  it('takes over a half-written lock file, and keeps one of another host', () => {
+  it('takes over a half-written lock file left long ago, not one being written now, and keeps one of another host', () => {
+    writeFileSync(lockFile, '');
+    expect(() => lockEmbeddedDirectory(directory), 'its owner may be writing it').to.throw(EmbeddedDatabaseInUseError, 'in use by another process');
     writeFileSync(lockFile, '{"pid": 12');
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(lockFile, aMinuteAgo, aMinuteAgo);
     lockEmbeddedDirectory(directory).release();
     writeLock({ pid: 1, host: 'elsewhere.example', started: '1' });
     expect(() => lockEmbeddedDirectory(directory)).to.throw(EmbeddedDatabaseInUseError, 'on host elsewhere.example');
+  });
+
+  it('a stale lock that another process is taking over (its guard file is new) is left to it; an abandoned guard is not', () => {
+    writeLock({ pid: process.pid, started: 'an earlier process' });
+    const guard = `${lockFile}.takeover`;
+    writeFileSync(guard, '12345\n');
+    expect(() => lockEmbeddedDirectory(directory)).to.throw(EmbeddedDatabaseInUseError);
+    expect(JSON.parse(readFileSync(lockFile, 'utf8')).started, 'the lock is untouched').to.equal('an earlier process');
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(guard, aMinuteAgo, aMinuteAgo);
+    lockEmbeddedDirectory(directory).release();
+    expect(existsSync(guard), 'the guard is gone after the takeover').to.equal(false);
   });
 });
