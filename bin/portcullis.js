@@ -1,3 +1,5 @@
 #!/usr/bin/env node
-// Needs Node >= 22.18 (type stripping); `npm run cli -- ...` uses the project's pinned Node 24.
-await import('../src/cli/main.ts');
+// The operator's CLI (`portcullis`, `npm run cli -- ...`), from the build in dist/.
+import { launch } from './launch.js';
+
+await launch('cli/main.js');

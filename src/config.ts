@@ -61,6 +61,7 @@ const environmentSchema = z.object({
   KEYS_REFRESH_INTERVAL: z.coerce.number().int().min(0).default(30),
   KEYS_GRACE_PERIOD: seconds(DAY),
   SERVE: z.enum(['all', 'authorization']).default('all'),
+  SHUTDOWN_GRACE_PERIOD: z.coerce.number().min(0).default(10),
   RATE_LIMIT_WINDOW: z.coerce.number().int().positive().default(60),
   RATE_LIMIT_LOGIN_PER_ACCOUNT: z.coerce.number().int().min(0).default(10),
   RATE_LIMIT_LOGIN_PER_ADDRESS: z.coerce.number().int().min(0).default(100),
@@ -111,6 +112,8 @@ export interface Config {
   keys: { refreshInterval: number; gracePeriod: number };
   /** What `npm start` serves (SERVE): `all` (authorization and MCP servers) or `authorization` only. */
   serve: 'all' | 'authorization';
+  /** Seconds requests in flight get to finish after SIGTERM/SIGINT before their connections are cut (SHUTDOWN_GRACE_PERIOD). */
+  shutdownGracePeriod: number;
   logLevel: string;
 }
 
@@ -228,6 +231,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     janitorInterval: env.JANITOR_INTERVAL,
     keys: { refreshInterval: env.KEYS_REFRESH_INTERVAL, gracePeriod: env.KEYS_GRACE_PERIOD },
     serve: env.SERVE,
+    shutdownGracePeriod: env.SHUTDOWN_GRACE_PERIOD,
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -6,9 +6,11 @@ import { loadConfig } from './config.ts';
 import { refuseUnsafeProduction } from './production_policy.ts';
 import { exitReadablyOnRefusal } from './startup_refusal.ts';
 import { openDatabase } from './db/connect.ts';
+import { EmbeddedDatabaseInUseError } from './db/embedded_lock.ts';
 import { prepareDatabase } from './db/prepare.ts';
 import { createAuthorizationServer } from './authorization_server.ts';
 import { createLogger } from './logger.ts';
+import { shutDownOnSignals } from './http/graceful_shutdown.ts';
 import { installServerKeys, watchServerKeys } from './keys/key_refresh.ts';
 import { startMcpServer } from './mcp/mcp_server.ts';
 import { CLOCK_TOLERANCE } from './provider/configuration.ts';
@@ -22,7 +24,7 @@ const config = loadConfig();
 refuseUnsafeProduction(config);
 const logger = createLogger(config.logLevel);
 const started = performance.now();
-const db = openDatabase(config.database, logger);
+const db = openOwnDatabase();
 const prepared = await prepareDatabase(db, config);
 const { app, provider, keyring } = await createAuthorizationServer(config, db, logger);
 const server = app.listen(config.port);
@@ -71,17 +73,24 @@ const janitor =
       }, config.janitorInterval * 1000).unref()
     : undefined;
 
-async function shutdown(signal: string): Promise<void> {
-  logger.info({ signal }, 'shutting down');
-  clearInterval(janitor);
-  await keyWatch.stop();
-  server.close();
-  server.closeAllConnections();
-  mcpServer?.close();
-  mcpServer?.closeAllConnections();
-  metricsServer?.close();
-  await db.destroy();
-  process.exit(0);
+function openOwnDatabase() {
+  try {
+    return openDatabase(config.database, logger);
+  } catch (error) {
+    if (!(error instanceof EmbeddedDatabaseInUseError)) throw error;
+    logger.fatal(`${error.message}: another server already runs on this DATA_DIR; stop it first, or give this one its own DATA_DIR`);
+    process.exit(1);
+  }
 }
-process.once('SIGINT', () => void shutdown('SIGINT'));
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+shutDownOnSignals({
+  servers: mcpServer ? [server, mcpServer] : [server],
+  graceSeconds: config.shutdownGracePeriod,
+  logger,
+  async release() {
+    clearInterval(janitor);
+    await keyWatch.stop();
+    metricsServer?.close();
+    await db.destroy();
+  },
+});

@@ -2,6 +2,7 @@
 // run and closed at the end, so commands stay one-liners over the shared services.
 import { type Config, loadConfig } from '../config.ts';
 import { type Database, openDatabase } from '../db/connect.ts';
+import { EmbeddedDatabaseInUseError } from '../db/embedded_lock.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { pino } from 'pino';
 import { createLogger, type Logger } from '../logger.ts';
@@ -24,7 +25,7 @@ export async function cliContext(options: { migrate?: boolean } = {}): Promise<C
     // The CLI's own output is the record (stdout); log lines go to stderr, and revocation audit lines
     // (info) stay quiet unless asked for.
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, pino.destination(2));
-    const db = openDatabase(config.database, logger);
+    const db = openEmbeddedOrExplain(config, logger);
     opened = { context: { config, db, logger, revocation: createRevocationService(db, logger) }, owned: true };
     if (options.migrate !== false) await migrateToLatest(db);
   }
@@ -35,6 +36,18 @@ export async function cliContext(options: { migrate?: boolean } = {}): Promise<C
 export async function cliOperations(): Promise<OperatorOperations> {
   const { db, revocation } = await cliContext();
   return operatorOperations(db, revocation);
+}
+
+/** A server that owns the embedded database keeps it: say how to reach it instead (nothing was changed). */
+function openEmbeddedOrExplain(config: Config, logger: Logger): Database {
+  try {
+    return openDatabase(config.database, logger);
+  } catch (error) {
+    if (!(error instanceof EmbeddedDatabaseInUseError)) throw error;
+    throw new CliError(
+      `${error.message}, and only one process may open it: while the server runs, use its admin API (/admin, see docs/operations.md), or stop the server and run this command again`,
+    );
+  }
 }
 
 /** Runs the next commands over services the caller already holds (a migrated database it keeps open). */

@@ -1,10 +1,12 @@
 // Opens the database: PostgreSQL through `pg` when a URL is configured, otherwise the embedded
 // PGlite under DATA_DIR. Everything above this module sees one Knex instance either way.
+import { mkdirSync } from 'node:fs';
 import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import type { Client as PgClient } from 'pg';
 import type { Logger } from '../logger.ts';
 import { openPrivateEmbeddedDatabase } from './embedded_permissions.ts';
+import { lockEmbeddedDirectory } from './embedded_lock.ts';
 
 export type Database = Knex;
 
@@ -57,8 +59,23 @@ export function openDatabase(target: DatabaseTarget, logger?: Logger): Database 
       ...log,
     });
   }
-  const connection = target.dataDir === 'memory://' ? { filename: 'memory://' } : { pglite: openPrivateEmbeddedDatabase(target.dataDir, logger) };
-  return knex({ client: ClientPgLite, connection: connection as Knex.StaticConnectionConfig, ...log });
+  if (target.dataDir === 'memory://') return knex({ client: ClientPgLite, connection: { filename: 'memory://' } as Knex.StaticConnectionConfig, ...log });
+  // Taken before anything opens the files, given back when the database is closed.
+  mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
+  const lock = lockEmbeddedDirectory(target.dataDir);
+  const connection = { pglite: openPrivateEmbeddedDatabase(target.dataDir, logger) };
+  const db = knex({ client: ClientPgLite, connection: connection as Knex.StaticConnectionConfig, ...log });
+  // knex's own destroy is read-only; its client's closes the connection (PGlite) and is replaceable.
+  const client = db.client as { destroy(callback?: unknown): Promise<void> };
+  const destroy = client.destroy.bind(client);
+  client.destroy = async (callback?: unknown) => {
+    try {
+      await destroy(callback);
+    } finally {
+      lock.release();
+    }
+  };
+  return db;
 }
 
 /**

@@ -7,6 +7,7 @@ import { exitReadablyOnRefusal } from '../startup_refusal.ts';
 import { openDatabase } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createLogger } from '../logger.ts';
+import { shutDownOnSignals } from '../http/graceful_shutdown.ts';
 import { startMcpServer } from './mcp_server.ts';
 import { startMetricsServer } from '../observability/metrics_server.ts';
 import { installServerKeys, watchServerKeys } from '../keys/key_refresh.ts';
@@ -42,14 +43,13 @@ logger.info(
   'MCP server listening',
 );
 
-async function shutdown(signal: string): Promise<void> {
-  logger.info({ signal }, 'shutting down');
-  await keyWatch.stop();
-  server.close();
-  server.closeAllConnections();
-  metricsServer?.close();
-  await db.destroy();
-  process.exit(0);
-}
-process.once('SIGINT', () => void shutdown('SIGINT'));
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
+shutDownOnSignals({
+  servers: [server],
+  graceSeconds: config.shutdownGracePeriod,
+  logger,
+  async release() {
+    await keyWatch.stop();
+    metricsServer?.close();
+    await db.destroy();
+  },
+});

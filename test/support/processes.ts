@@ -62,9 +62,18 @@ export interface ServerProcess {
 
 /** Starts `node <script>` with `env` and waits until GET <origin>/healthz answers 200. */
 export async function startProcess(name: string, script: string, port: number, env: Record<string, string>): Promise<ServerProcess> {
+  return startCommand(name, process.execPath, [script], port, env);
+}
+
+/** Starts `npm run <script>` as an operator does (npm runs the script, which execs node from dist/), in `cwd` (default: this checkout). */
+export async function startNpmScript(name: string, script: string, port: number, env: Record<string, string>, cwd: string | URL = ROOT): Promise<ServerProcess> {
+  return startCommand(name, 'npm', ['run', '--silent', script], port, env, cwd);
+}
+
+async function startCommand(name: string, command: string, args: string[], port: number, env: Record<string, string>, cwd: string | URL = ROOT): Promise<ServerProcess> {
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, [script], {
-    cwd: ROOT,
+  const child = spawn(command, args, {
+    cwd,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', JANITOR_INTERVAL: '0', METRICS_PORT: String(metricsPort), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -72,14 +81,15 @@ export async function startProcess(name: string, script: string, port: number, e
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
   const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  // A first start initialises a new embedded data directory: slow on a loaded machine.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
     const ready = await fetch(`${origin}/healthz`).then((response) => response.ok, () => false);
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not become healthy in 30 s:\n${output}`);
+      throw new Error(`${name} did not become healthy in 90 s:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
