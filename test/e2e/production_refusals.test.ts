@@ -65,7 +65,7 @@ describe('production refuses unsafe settings', () => {
     { title: 'an http:// ISSUER', env: { ISSUER: 'http://auth.example.com' }, line: /ISSUER must be the public https:\/\/ URL .*\(now http:\/\/auth\.example\.com\)/ },
     { title: 'no ISSUER (the localhost default)', env: { ISSUER: undefined }, line: /ISSUER must be the public https:\/\/ URL .*\(now http:\/\/localhost:0\)/ },
     { title: 'an https ISSUER without TRUST_PROXY', env: { TRUST_PROXY: undefined }, line: /TRUST_PROXY must be set in production/ },
-    { title: 'the localhost default MCP_RESOURCE', env: { MCP_RESOURCE: undefined }, line: /MCP_RESOURCE must be the MCP server's public https:\/\/ URL .*\(now http:\/\/localhost:3001\/mcp\)/ },
+    { title: 'the localhost default MCP_RESOURCE', env: { MCP_RESOURCE: undefined }, line: /MCP_RESOURCE must be the MCP server's public https:\/\/ URL .*\(now http:\/\/localhost:0\/mcp\)/ },
     {
       title: 'the localhost default MCP_RESOURCE (npm run start:mcp)',
       script: 'src/mcp/main.ts',
