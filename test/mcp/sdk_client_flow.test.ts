@@ -25,7 +25,9 @@ describe('MCP SDK client, dynamic client registration', () => {
     seen = [];
     fetchSpy = async (input, init) => {
       const url = new URL(input instanceof Request ? input.url : String(input));
-      seen.push(`${init?.method ?? 'GET'} ${url.port === new URL(stack.mcpUrl).port ? 'mcp' : 'as'}${url.pathname}`);
+      // Only this stack's two servers: a request another suite left in flight is not the SDK's.
+      const server = url.port === new URL(stack.mcpUrl).port ? 'mcp' : url.port === new URL(stack.baseUrl).port ? 'as' : undefined;
+      if (server) seen.push(`${init?.method ?? 'GET'} ${server}${url.pathname}`);
       return realFetch(input, init);
     };
     globalThis.fetch = fetchSpy;
