@@ -56,3 +56,45 @@ export async function reencryptSecrets(db: Database, keyring: Keyring, scope: Re
   });
 }
 
+
+export interface DecryptionResult {
+  serverKeys: number;
+  clientSecrets: number;
+  /** Hashed client secrets (server-created clients): they cannot be turned back into the secret. */
+  hashedClientSecrets: number;
+}
+
+/**
+ * The downgrade path (docs/backups.md "Going back"): stores every sealed secret in clear again, in
+ * the form releases before encryption at rest read. A start of this release seals them again.
+ */
+export async function decryptSecrets(db: Database, keyring: Keyring): Promise<DecryptionResult> {
+  return db.transaction(async (trx) => {
+    await lockServerKeys(trx);
+    let serverKeys = 0;
+    const keys: { id: string; material: StoredKeyMaterial }[] = await trx('server_keys').select('id', 'material').forUpdate();
+    for (const row of keys) {
+      if (!('sealed' in row.material)) continue;
+      await trx('server_keys')
+        .where({ id: row.id })
+        .update({ material: JSON.stringify(openKeyMaterial(keyring, row.id, row.material)) });
+      serverKeys += 1;
+    }
+
+    const clients: { id: string; secret: string }[] = await trx('oidc_models')
+      .select('id', trx.raw("payload->>'client_secret' as secret"))
+      .where({ model: 'Client' })
+      .whereRaw("payload->>'client_secret' like ?", [`${SEALED_PREFIX}%`])
+      .forUpdate();
+    for (const row of clients) {
+      await trx('oidc_models')
+        .where({ model: 'Client', id: row.id })
+        .update({ payload: trx.raw("payload || jsonb_build_object('client_secret', ?::text)", [keyring.open(row.secret, clientSecretContext(row.id))]) });
+    }
+    const [hashed] = await trx('oidc_models')
+      .where({ model: 'Client' })
+      .whereRaw("payload->>'client_secret' like ?", [`${HASHED_SECRET_PREFIX}%`])
+      .count<{ count: string | number }[]>({ count: '*' });
+    return { serverKeys, clientSecrets: clients.length, hashedClientSecrets: Number(hashed?.count ?? 0) };
+  });
+}

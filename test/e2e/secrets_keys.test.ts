@@ -1,7 +1,8 @@
 // The secrets keys can be rotated without losing data: what was written under key A is readable
 // with SECRETS_KEY="B,A", `secrets rotate` moves everything to B, and then B alone is enough while A
 // alone no longer opens anything (the server refuses to start, naming the problem). Rows stored in
-// clear before encryption existed are encrypted when a server starts.
+// clear before encryption existed are encrypted when a server starts; `secrets decrypt` (the way back
+// to 0.1.0) stores them in clear again.
 import { expect } from 'chai';
 import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
 import { runCli } from '../../src/cli/program.ts';
@@ -143,6 +144,48 @@ describe('secrets keys (SECRETS_KEY) rotation', () => {
         await server.close();
       }
     } finally {
+      await database.close();
+    }
+  });
+
+  it('`secrets decrypt --yes` stores the encrypted secrets in clear again (for 0.1.0), and the next start encrypts them again', async () => {
+    const database = await createTestDatabase();
+    const key = newSecretsKey();
+    const servers: TestServer[] = [];
+    try {
+      const first = await startTestServer({ database, env: { SECRETS_KEY: key } });
+      servers.push(first);
+      const client = await registerClient(first.baseUrl, { token_endpoint_auth_method: 'client_secret_basic' });
+      await createOperatorClient(first.db, first.adapterFor('Client'), 'decrypt test');
+      const published = await (await fetch(`${first.baseUrl}/jwks`)).json();
+      const logger = createLogger('silent');
+      const decrypt = () =>
+        captureStdout(() => runCli(['secrets', 'decrypt', '--yes', '--json'], { config: first.config, db: first.db, logger, revocation: createRevocationService(first.db, logger) }));
+      const decrypted = await decrypt();
+      expect(decrypted.code).to.equal(0);
+      // Signing and cookie key, the registered client's secret; the operator's hash cannot be undone.
+      expect(JSON.parse(decrypted.stdout)).to.deep.equal({ serverKeys: 2, clientSecrets: 1, hashedClientSecrets: 1 });
+      expect(JSON.parse((await decrypt()).stdout), 'a second run has nothing to do').to.deep.equal({ serverKeys: 0, clientSecrets: 0, hashedClientSecrets: 1 });
+      await first.close();
+
+      // In clear, in the form 0.1.0 reads: a private JWK and the cookie secret, the client secret itself.
+      const materials: { kind: string; material: { jwk?: { d?: string }; secret?: string; sealed?: string } }[] = await database.db('server_keys').select('kind', 'material');
+      expect(materials.map((row) => [row.kind, Boolean(row.material.sealed), Boolean(row.material.jwk?.d ?? row.material.secret)]).sort()).to.deep.equal([
+        ['cookie', false, true],
+        ['signing', false, true],
+      ]);
+      const [row] = await database.db('oidc_models').where({ model: 'Client', id: client.client_id }).select('payload');
+      expect((row as { payload: { client_secret: string } }).payload.client_secret).to.equal(client.client_secret);
+
+      const next = await startTestServer({ database, env: { SECRETS_KEY: key } });
+      servers.push(next);
+      const stored = JSON.stringify([await database.db('server_keys').select('material'), await database.db('oidc_models').where({ model: 'Client' }).select('payload')]);
+      expect(stored).not.to.include(client.client_secret!);
+      expect(stored).not.to.match(/"(d|secret)":/);
+      expect((await postForm(next.baseUrl, '/revoke', client, { token: 'not-a-token' })).status).to.equal(200);
+      expect(await (await fetch(`${next.baseUrl}/jwks`)).json()).to.deep.equal(published);
+    } finally {
+      for (const server of servers) await server.close();
       await database.close();
     }
   });

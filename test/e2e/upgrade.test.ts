@@ -2,8 +2,9 @@
 // creates its schema and real data on PostgreSQL by serving real flows; then the current code starts
 // on the same database, migrates it in place, and the data still works: valid tokens stay valid, revoked
 // ones stay revoked, a replayed rotated refresh token is still caught, notes and sign-in survive, and the
-// new commands work on old accounts. Then the new migrations are rolled back one step at a time and the
-// previous release serves again (the downgrade path). PostgreSQL only.
+// new commands work on old accounts, and the secrets 0.1.0 stored in clear are now encrypted. Then the
+// downgrade path of docs/backups.md: `secrets decrypt` stores them in clear again, the new migrations are
+// rolled back one step at a time, and the previous release serves again. PostgreSQL only.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
@@ -15,8 +16,9 @@ import knex from 'knex';
 import type { Database } from '../../src/db/connect.ts';
 import { rollbackOne } from '../../src/db/migrate.ts';
 import { postgresUrl } from '../support/database.ts';
+import { newSecretsKey } from '../../src/secrets/keyring.ts';
 import { callTool } from '../support/mcp_server.ts';
-import { connectClient, refresh, revoke, type RegisteredClient, type TokenSet } from '../support/oauth_flow.ts';
+import { connectClient, refresh, registerClient, revoke, type RegisteredClient, type TokenSet } from '../support/oauth_flow.ts';
 import { freePort, runCliProcess, type ServerProcess, startProcess } from '../support/processes.ts';
 import { TEST_PASSWORD } from '../support/server.ts';
 
@@ -26,6 +28,19 @@ const RELEASE_0_1_0 = 'a2a8c5bf7e10a85fb6e320ffe228242b22dd8e3c';
 const root = resolve('.');
 
 const applied = async (db: Database) => (await db('knex_migrations').orderBy('id')).map((row: { name: string }) => row.name);
+
+/** How many stored secrets are sealed (encrypted at rest): server key material and client secrets. */
+async function sealedSecrets(db: Database): Promise<{ serverKeys: number; clientSecrets: number }> {
+  const keys = await db('server_keys').whereRaw("material->>'sealed' is not null").count<{ count: string }[]>({ count: '*' });
+  const clients = await db('oidc_models')
+    .where({ model: 'Client' })
+    .whereRaw("payload->>'client_secret' like 'pcs1.%'")
+    .count<{ count: string }[]>({ count: '*' });
+  return { serverKeys: Number(keys[0]!.count), clientSecrets: Number(clients[0]!.count) };
+}
+
+/** A confidential client's secret works when the revocation endpoint authenticates it (any token: 200). */
+const authenticates = async (issuer: string, client: RegisteredClient) => (await revoke(issuer, client, 'not-a-token')).status;
 
 (postgresUrl() ? describe : describe.skip)('upgrade in place from the previous release (0.1.0)', function () {
   this.timeout(300_000);
@@ -43,6 +58,7 @@ const applied = async (db: Database) => (await db('knex_migrations').orderBy('id
   let revoked: { client: RegisteredClient; tokens: TokenSet };
   let replayed: { client: RegisteredClient; rotatedAway: string };
   let releaseMigrations: string[];
+  let confidential: RegisteredClient;
 
   const startRelease = () => startProcess('0.1.0', join(release, 'src/main.ts'), ports.as, env);
   const startCurrent = () => startProcess('current', join(root, 'src/main.ts'), ports.as, env);
@@ -65,7 +81,7 @@ const applied = async (db: Database) => (await db('knex_migrations').orderBy('id
     ports = { as: await freePort(), mcp: await freePort() };
     issuer = `http://127.0.0.1:${ports.as}`;
     mcpUrl = `http://127.0.0.1:${ports.mcp}/mcp`;
-    env = { DATABASE_URL: url.href, ISSUER: issuer, PORT: String(ports.as), MCP_PORT: String(ports.mcp), MCP_RESOURCE: mcpUrl };
+    env = { DATABASE_URL: url.href, ISSUER: issuer, PORT: String(ports.as), MCP_PORT: String(ports.mcp), MCP_RESOURCE: mcpUrl, SECRETS_KEY: newSecretsKey() };
   });
 
   after(async () => {
@@ -97,6 +113,11 @@ const applied = async (db: Database) => (await db('knex_migrations').orderBy('id
     const rotated = await refresh(issuer, rotating.client, rotating.tokens.refresh_token!);
     expect(rotated.status).to.equal(200);
     replayed = { client: rotating.client, rotatedAway: rotating.tokens.refresh_token! };
+
+    confidential = await registerClient(issuer, { token_endpoint_auth_method: 'client_secret_basic' });
+    expect(confidential.client_secret).to.be.a('string');
+    expect(await authenticates(issuer, confidential)).to.equal(200);
+    expect(await sealedSecrets(db), '0.1.0 stores secrets in clear').to.deep.equal({ serverKeys: 0, clientSecrets: 0 });
     await server.stop();
   });
 
@@ -122,6 +143,10 @@ const applied = async (db: Database) => (await db('knex_migrations').orderBy('id
     // A refresh token rotated away under 0.1.0 is still recognised as a replay.
     expect((await refresh(issuer, replayed.client, replayed.rotatedAway)).body.error).to.equal('invalid_grant');
 
+    // At start the current code encrypted the secrets 0.1.0 stored in clear; the client's secret still works.
+    expect(await sealedSecrets(db)).to.deep.equal({ serverKeys: 2, clientSecrets: 1 });
+    expect(await authenticates(issuer, confidential)).to.equal(200);
+
     // The account signs in; the new commands work on it (disable revokes the app connected under 0.1.0).
     await connectClient(issuer, { email, password: TEST_PASSWORD }, { resource: mcpUrl });
     await server.stop();
@@ -131,12 +156,20 @@ const applied = async (db: Database) => (await db('knex_migrations').orderBy('id
     expect((JSON.parse(disabled.stdout) as { counts: Record<string, number> }).counts.Grant).to.be.greaterThan(0);
   });
 
-  it('the new migrations roll back one step at a time, and 0.1.0 serves the database again', async () => {
+  it('after `secrets decrypt`, the new migrations roll back one step at a time, and 0.1.0 serves the database again', async () => {
+    // 0.1.0 reads key material and client secrets as stored: decrypt first (docs/backups.md "Going back").
+    const decrypted = await runCliProcess(['secrets', 'decrypt', '--yes', '--json'], env);
+    expect(decrypted.code, decrypted.stderr).to.equal(0);
+    expect(JSON.parse(decrypted.stdout)).to.deep.equal({ serverKeys: 2, clientSecrets: 1, hashedClientSecrets: 0 });
+    expect(await sealedSecrets(db)).to.deep.equal({ serverKeys: 0, clientSecrets: 0 });
+
     while ((await applied(db)).length > releaseMigrations.length) await rollbackOne(db);
     expect(await applied(db)).to.deep.equal(releaseMigrations);
     server = await startRelease();
     // The disable flag went with its migration: the account signs in under 0.1.0 and connects an app.
     const again = await connectClient(issuer, { email, password: TEST_PASSWORD }, { resource: mcpUrl });
     expect((await callTool(mcpUrl, again.tokens.access_token, 'whoami')).status).to.equal(200);
+    // The client registered under 0.1.0 authenticates with its secret again.
+    expect(await authenticates(issuer, confidential)).to.equal(200);
   });
 });
