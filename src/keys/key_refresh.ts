@@ -54,10 +54,14 @@ export async function watchServerKeys(options: KeyWatchOptions): Promise<KeyWatc
   // after its grace period without any rotation (a handful of rows, cheap to read).
   let installed = JSON.stringify(await loadServerKeys(db, options.keyring, options.graceSeconds));
   let running: Promise<void> | undefined;
+  // The last failure logged: a cause that persists (a key sealed with a secrets key this process
+  // lacks) fails every poll, and is said once, not once per poll; the metric counts every attempt.
+  let failure: string | undefined;
 
   async function reload(): Promise<void> {
     try {
       const keys = await loadServerKeys(db, options.keyring, options.graceSeconds);
+      failure = undefined;
       const serialized = JSON.stringify(keys);
       if (serialized === installed) return;
       options.install(keys);
@@ -66,7 +70,10 @@ export async function watchServerKeys(options: KeyWatchOptions): Promise<KeyWatc
       logger.info({ signingKeys: keys.signingKeys.map((key) => key.kid) }, 'server keys reloaded');
     } catch (error) {
       recordKeyReload('failed');
-      logger.error({ err: error }, 'server key reload failed');
+      const cause = error instanceof Error ? error.message : String(error);
+      if (cause === failure) return;
+      failure = cause;
+      logger.error({ err: error }, 'server key reload failed; still serving with the keys loaded before');
     }
   }
 

@@ -15,6 +15,7 @@ import { createPrivateCluster, type PrivateCluster } from '../support/private_cl
 import {
   alive,
   CRASH_OUTPUT,
+  keyReloads,
   type MintedGrant,
   type Minter,
   openMinter,
@@ -91,10 +92,7 @@ function occurrences(text: string, needle: string): number {
     await sleep(4000);
     const outputs = () => [stack.authorization.output(), stack.mcp.output()];
     for (const output of outputs()) expect(occurrences(output, UNDELIVERED), output.slice(-1000)).to.equal(1);
-    const reloadsAtMcp = async () => {
-      const text = await (await fetch(`${new URL(stack.mcpUrl).origin}/metrics`)).text();
-      return Number(/portcullis_key_reloads_total\{outcome="ok"\} (\d+)/.exec(text)?.[1] ?? 0);
-    };
+    const reloadsAtMcp = () => keyReloads(stack.mcp);
     const before = await reloadsAtMcp();
     const rotated = await stack.cli(['keys', 'rotate']);
     expect(rotated.code, rotated.stderr).to.equal(0);

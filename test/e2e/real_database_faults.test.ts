@@ -27,6 +27,7 @@ import {
   type AccountBrowser,
   alive,
   CRASH_OUTPUT,
+  keyReloads,
   type MintedGrant,
   type Minter,
   openMinter,
@@ -218,10 +219,7 @@ interface Judgement {
   });
 
   it('the key listener connection alone terminated: a key rotation right after still reaches both processes, traffic unaffected', async () => {
-    const reloadsAtMcp = async () => {
-      const text = await (await fetch(`${new URL(stack.mcpUrl).origin}/metrics`)).text();
-      return Number(/portcullis_key_reloads_total\{outcome="ok"\} (\d+)/.exec(text)?.[1] ?? 0);
-    };
+    const reloadsAtMcp = () => keyReloads(stack.mcp);
     const before = await reloadsAtMcp();
     let reachedMs = 0;
     await underLoad('key listener connections terminated, keys rotated at once', { onlyUnavailable: false, readyzDown: false }, async () => {

@@ -8,6 +8,7 @@ import { createAuthorizationServer } from '../../src/authorization_server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type Database, openDatabase } from '../../src/db/connect.ts';
 import { createLogger } from '../../src/logger.ts';
+import { newSecretsKey } from '../../src/secrets/keyring.ts';
 import { CookieJar, registerClient, type RegisteredClient } from './oauth_flow.ts';
 import { freePort, runCliProcess, type ServerProcess, startProcess } from './processes.ts';
 import { TEST_PASSWORD } from './server.ts';
@@ -50,6 +51,9 @@ export async function startProcessStack(databaseUrl: string, extraEnv: Record<st
     ISSUER: `http://127.0.0.1:${asPort}`,
     MCP_RESOURCE: mcpUrl,
     KEYS_REFRESH_INTERVAL: '3600',
+    // One secrets key for both processes, the CLI and the minter: each opens key material the others
+    // sealed (without it, they would share a generated ./data/secrets.key only by sharing a cwd).
+    SECRETS_KEY: newSecretsKey(),
     ...extraEnv,
   };
   const start = () => startProcess('authorization', 'src/main.ts', asPort, { ...env, SERVE: 'authorization', PORT: String(asPort) });
@@ -76,6 +80,16 @@ export async function startProcessStack(databaseUrl: string, extraEnv: Record<st
       await Promise.all([authorization.stop(), mcp.stop()]);
     },
   };
+}
+
+/**
+ * The process's successful key reloads (portcullis_key_reloads_total{outcome="ok"}), read from its
+ * management listener; a /metrics that does not answer is an error, never a silent zero.
+ */
+export async function keyReloads(server: ServerProcess): Promise<number> {
+  const response = await fetch(`${server.metricsOrigin}/metrics`);
+  if (!response.ok) throw new Error(`${server.name} ${server.metricsOrigin}/metrics answered ${response.status}`);
+  return Number(/portcullis_key_reloads_total\{outcome="ok"\} (\d+)/.exec(await response.text())?.[1] ?? 0);
 }
 
 /** True when the process is still running (never exited, never killed by a signal). */
