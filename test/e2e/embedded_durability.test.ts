@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import request from 'supertest';
-import { connectClient, introspect, refresh, registerClient, revoke, type RegisteredClient } from '../support/oauth_flow.ts';
+import { connectClient, introspect, refresh, revoke, type RegisteredClient } from '../support/oauth_flow.ts';
 import { freePort, runCliProcess, type ServerProcess, startProcess } from '../support/processes.ts';
 import { TEST_PASSWORD } from '../support/server.ts';
 
@@ -20,6 +20,8 @@ describe('embedded database: a revocation answered before kill -9 survives the r
   let origin: string;
   let resource: string;
   let server: ServerProcess | undefined;
+  /** The resource server that introspects (/introspect answers only one): it lives in the database. */
+  let observer: RegisteredClient;
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'portcullis-durable-'));
@@ -28,6 +30,10 @@ describe('embedded database: a revocation answered before kill -9 survives the r
     resource = `http://127.0.0.1:${await freePort()}/mcp`;
     const added = await runCliProcess(['users', 'add', account.email, '--password', account.password], { DATA_DIR: dataDir });
     expect(added.code, added.stderr).to.equal(0);
+    const designated = await runCliProcess(['clients', 'create-resource-server', resource, '--json'], { DATA_DIR: dataDir, MCP_RESOURCE: resource });
+    expect(designated.code, designated.stderr).to.equal(0);
+    const { client_id, client_secret } = JSON.parse(designated.stdout) as { client_id: string; client_secret: string };
+    observer = { client_id, client_secret };
   });
   afterEach(async function () {
     if (this.currentTest?.state === 'failed' && server) process.stderr.write(`--- server output ---\n${server.output()}\n`);
@@ -53,10 +59,7 @@ describe('embedded database: a revocation answered before kill -9 survives the r
     if (running.child.exitCode === null && running.child.signalCode === null) await new Promise((resolve) => running.child.once('exit', resolve));
   }
 
-  /** A confidential client that introspects (public clients cannot), registered once: it lives in the database. */
-  let observer: RegisteredClient | undefined;
   async function isActive(token: string): Promise<boolean> {
-    observer ??= await registerClient(origin, { token_endpoint_auth_method: 'client_secret_basic' });
     const result = await introspect(origin, observer, token);
     expect(result.status).to.equal(200);
     return result.body.active === true;

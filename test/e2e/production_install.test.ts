@@ -1,10 +1,12 @@
 // The production install of docs/operations.md, done exactly, in a temporary copy of this checkout:
 // `npm ci` (which builds dist/), `npm prune --omit=dev`; then no package only the dev dependencies
 // need is left (TypeScript, the test tools, the pinned Node), and `npm start` — on the documented
-// minimum Node or later (this machine's Node 24 binary, with no node_modules/.bin on PATH) — serves
+// minimum Node or later (this machine's Node 24 binary, with no node_modules/.bin on PATH), with
+// NODE_ENV=production and a configuration its production policy accepts (behind a TLS proxy) — serves
 // /readyz, discovery and the MCP metadata. An older Node gets one readable line and exit 1.
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +30,26 @@ const systemPath = (process.env.PATH ?? '')
 function cleanEnvironment(path: string): NodeJS.ProcessEnv {
   const environment = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')));
   return { ...environment, PATH: path, DATABASE_URL: '' };
+}
+
+/**
+ * GET through the TLS proxy production runs behind, as it forwards a request to the server's plain
+ * HTTP port: the public Host and X-Forwarded-Proto: https (fetch cannot set Host, so node:http).
+ */
+function getViaProxy(port: number, publicHost: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const forwarded = request(
+      { host: '127.0.0.1', port, path, headers: { host: publicHost, 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7' } },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, body }));
+      },
+    );
+    forwarded.on('error', reject);
+    forwarded.end();
+  });
 }
 
 const isOlderThanMinimum = (version: string) => {
@@ -91,21 +113,39 @@ describe('production install: npm ci, npm prune --omit=dev, npm start on the doc
     const { stdout: version } = await run(NODE_24, ['--version']);
     expect(isOlderThanMinimum(version.trim()), `${version} is at least ${minimum.join('.')}`).to.equal(false);
     const [port, mcpPort] = [await freePort(), await freePort()];
-    const issuer = `http://127.0.0.1:${port}`;
-    const resource = `http://127.0.0.1:${mcpPort}/mcp`;
+    // A production configuration src/production_policy.ts accepts (NODE_ENV=production refuses the
+    // loopback http:// defaults): public https URLs served by a TLS proxy in front (TRUST_PROXY), and
+    // an explicit registration choice. The embedded database needs no SECRETS_KEY: the key lives in
+    // DATA_DIR (an outer DATABASE_URL is not passed on).
+    const issuer = 'https://auth.example.test';
+    const resource = 'https://mcp.example.test/mcp';
     server = await startNpmScript(
       'npm start (production install)',
       'start',
       port,
-      { PATH: `${dirname(NODE_24)}${delimiter}${systemPath}`, DATA_DIR: dataDir, PORT: String(port), ISSUER: issuer, MCP_PORT: String(mcpPort), MCP_RESOURCE: resource, NODE_ENV: 'production', LOG_LEVEL: 'info' },
+      {
+        PATH: `${dirname(NODE_24)}${delimiter}${systemPath}`,
+        NODE_ENV: 'production',
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        ISSUER: issuer,
+        TRUST_PROXY: '1',
+        MCP_PORT: String(mcpPort),
+        MCP_RESOURCE: resource,
+        REGISTRATION_OPEN: 'true',
+        LOG_LEVEL: 'info',
+      },
       copy,
     );
-    const ready = await fetch(`${issuer}/readyz`);
-    expect(ready.status).to.equal(200);
-    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { issuer: string; token_endpoint: string };
-    expect(discovery).to.include({ issuer, token_endpoint: `${issuer}/token` });
-    const metadata = (await (await fetch(`http://127.0.0.1:${mcpPort}/.well-known/oauth-protected-resource/mcp`)).json()) as { resource: string };
-    expect(metadata.resource).to.equal(resource);
+    const ready = await getViaProxy(port, 'auth.example.test', '/readyz');
+    expect(ready.status, ready.body).to.equal(200);
+    const discovery = await getViaProxy(port, 'auth.example.test', '/.well-known/openid-configuration');
+    expect(discovery.status, discovery.body).to.equal(200);
+    expect(JSON.parse(discovery.body)).to.include({ issuer, token_endpoint: `${issuer}/token` });
+    const metadata = await getViaProxy(mcpPort, 'mcp.example.test', '/.well-known/oauth-protected-resource/mcp');
+    expect(metadata.status, metadata.body).to.equal(200);
+    expect(JSON.parse(metadata.body)).to.include({ resource });
+    expect(JSON.parse(metadata.body).authorization_servers).to.deep.equal([issuer]);
     const migrations = readdirSync(join(copy, 'migrations')).filter((file) => file.endsWith('.ts')).length;
     expect(server.output(), 'every migration ran from dist/').to.include(`"migrations":${migrations},`);
   });
