@@ -16,7 +16,8 @@ import {
 import type { Database } from '../db/connect.ts';
 import { describeScope } from '../provider/scopes.ts';
 import type { RevocationService } from '../revocation/revocation_service.ts';
-import { findClient } from '../storage/client_store.ts';
+import { findClient, isMetadataDocumentClientId } from '../storage/client_store.ts';
+import { type ClientFacts, clientIdentity } from './client_identity.ts';
 import { type GrantSummary, listGrants } from '../storage/grant_store.ts';
 import { csrfToken, verifyCsrf } from './csrf.ts';
 import { noStore } from './security_headers.ts';
@@ -238,14 +239,28 @@ export function accountRoutes({ provider, db, revocation, issuer, sessionTtl, lo
 
   // --- views of stored grants ------------------------------------------------------------------
 
+  /**
+   * What the consent page said about the client. A metadata document client is never stored: the
+   * provider resolves it from its document (cached per HTTP caching headers, failures remembered
+   * briefly); when that fails the page still names it by the document's host.
+   */
+  async function clientFacts(clientId: string): Promise<ClientFacts | undefined> {
+    if (!isMetadataDocumentClientId(clientId)) return findClient(db, clientId);
+    const client = await provider.Client.find(clientId).catch(() => undefined);
+    return { clientId, clientName: client?.clientName, logoUri: client?.logoUri, clientUri: client?.clientUri, clientIdMetadataDocument: true };
+  }
+
   async function toAppView(grant: GrantSummary): Promise<ConnectedAppView> {
-    const client = await findClient(db, grant.clientId);
+    const client = await clientFacts(grant.clientId);
+    const identity = clientIdentity(client, grant.clientId, undefined);
+    const document = identity.source.kind === 'document' ? identity.source.host : undefined;
     return {
       grantId: grant.grantId,
-      name: client?.clientName ?? appNameFromId(grant.clientId),
+      name: client?.clientName || document || grant.clientId,
+      identifiedBy: document,
       clientId: grant.clientId,
-      clientUri: client?.clientUri,
-      logoUri: client?.logoUri,
+      clientUri: identity.clientUri,
+      logoUri: identity.logoUri,
       resources: Object.entries(grant.resources).map(([resource, scope]) => ({
         resource,
         scopes: scope
@@ -259,12 +274,6 @@ export function accountRoutes({ provider, db, revocation, issuer, sessionTtl, lo
   }
 
   return router;
-}
-
-/** A client known only by its id (a Client ID Metadata Document URL): show its host. */
-function appNameFromId(clientId: string): string {
-  const url = URL.parse(clientId);
-  return url && url.protocol === 'https:' ? url.host : clientId;
 }
 
 /** One single-valued text field of a parsed form; anything else counts as missing. */

@@ -10,6 +10,7 @@ import { authorizationRequestLimits } from './authorization_request_limits.ts';
 import { bodyLimit } from './body_limit.ts';
 import { canonicalPaths, providerTable, routerTable } from './canonical_path.ts';
 import { trustProxyHops } from './client_address.ts';
+import { discoveryPaths } from './discovery_paths.ts';
 import { errorBoundary, rememberServerError } from './error_boundary.ts';
 import { healthRoutes } from './health_routes.ts';
 import { interactionRoutes } from './interaction_routes.ts';
@@ -31,10 +32,6 @@ export interface HttpAppDependencies {
   /** Abuse limits (429); none when absent. */
   rateLimits?: RateLimits;
 }
-
-/** RFC 8414 clients look here; the provider serves the same document as OpenID discovery. */
-const OAUTH_METADATA_PATH = '/.well-known/oauth-authorization-server';
-const OPENID_METADATA_PATH = '/.well-known/openid-configuration';
 
 export function createHttpApp({ provider, db, logger, trustProxy, routers = [], rateLimits }: HttpAppDependencies): Koa {
   const app = new Koa();
@@ -60,10 +57,7 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [], 
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
-  app.use(async (ctx, next) => {
-    if (ctx.path === OAUTH_METADATA_PATH) ctx.path = OPENID_METADATA_PATH;
-    await next();
-  });
+  app.use(discoveryPaths(provider.issuer));
   app.use(mcpClientSupport());
   app.use(authorizationRequestLimits());
   app.use(bodyLimit());

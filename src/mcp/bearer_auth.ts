@@ -7,7 +7,7 @@ import type { Logger } from '../logger.ts';
 import { MCP_SCOPES } from '../provider/scopes.ts';
 import { type AccessTokenVerifier, type AuthInfo, InvalidTokenError } from '../tokens/access_token_verifier.ts';
 import { DPOP_SIGNING_ALGS, InvalidDpopProof } from '../tokens/dpop_proof.ts';
-import { presentedScheme, requestTokenAuthenticator, type TokenScheme, tokenRequest } from '../tokens/request_token.ts';
+import { MissingCredentials, presentedScheme, requestTokenAuthenticator, type TokenScheme, tokenRequest } from '../tokens/request_token.ts';
 import { TOOL_SCOPES, type ToolName } from './tools.ts';
 
 export interface McpAuthState {
@@ -49,6 +49,12 @@ export function authenticate({ verifier, db, resourceMetadataUrl, logger }: {
         throw new InvalidTokenError('token has expired');
       }
     } catch (error) {
+      if (error instanceof MissingCredentials) {
+        // RFC 6750 §3.1: no credentials, no error code; both challenges (Bearer, and DPoP's algs) are bare.
+        challenge(ctx, 401, 'Bearer', { resource_metadata: resourceMetadataUrl, scope: ALL_SCOPES });
+        ctx.body = { error_description: error.message };
+        return;
+      }
       if (error instanceof InvalidTokenError || error instanceof InvalidDpopProof) {
         challenge(ctx, 401, presentedScheme(ctx.get('authorization')) ?? 'Bearer', {
           resource_metadata: resourceMetadataUrl,

@@ -121,5 +121,9 @@ export function createMcpServer({ db, logger, notesPerAccount }: ToolDependencie
     }),
   );
 
+  // McpServer declares tools.listChanged when tools are registered, but a stateless server has no
+  // stream to send notifications/tools/list_changed on (and the tool list never changes).
+  server.server.registerCapabilities({ tools: { listChanged: false } });
+
   return server;
 }

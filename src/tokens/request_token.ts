@@ -16,6 +16,13 @@ import { InvalidDpopProof, verifyDpopProof } from './dpop_proof.ts';
 
 export type TokenScheme = 'Bearer' | 'DPoP';
 
+/**
+ * The request carried no credentials of ours (no Authorization header, or another scheme such as
+ * Basic). Still an InvalidTokenError to callers that do not care, but RFC 6750 §3.1 says its challenge
+ * SHOULD carry no error code: the client may simply not know yet that a token is needed.
+ */
+export class MissingCredentials extends InvalidTokenError {}
+
 export interface TokenRequest {
   /** The Authorization header, '' when absent. */
   authorization: string;
@@ -62,7 +69,12 @@ export function tokenRequest(ctx: Context): TokenRequest {
 export function requestTokenAuthenticator({ verifier, db }: { verifier: AccessTokenVerifier; db: Database }) {
   return async function authenticateRequestToken(request: TokenRequest): Promise<AuthenticatedToken> {
     const presented = credentials(request.authorization);
-    if (!presented) throw new InvalidTokenError('an access token is required (Authorization: Bearer or DPoP)');
+    if (!presented) {
+      const message = 'an access token is required (Authorization: Bearer or DPoP)';
+      // "Bearer !!!" is a malformed token (invalid_token); no header or "Basic …" is no token at all.
+      if (/^(Bearer|DPoP)(\s|$)/i.test(request.authorization)) throw new InvalidTokenError(message);
+      throw new MissingCredentials(message);
+    }
     const { scheme, token } = presented;
     if (scheme === 'Bearer') {
       const auth = await verifier.verifyAccessToken(token);

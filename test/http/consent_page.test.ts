@@ -7,11 +7,12 @@ import request from 'supertest';
 import { pkcePair, registerClient } from '../support/oauth_flow.ts';
 import { publicClientDocument, startMetadataDocumentServer, type MetadataDocumentServer } from '../support/metadata_documents.ts';
 import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { mintGrant } from '../support/tokens.ts';
 
 describe('consent page: who is asking, and where you go next', () => {
   let server: TestServer;
   let documents: MetadataDocumentServer;
-  let account: { email: string };
+  let account: { id: string; email: string };
 
   before(async () => {
     documents = await startMetadataDocumentServer();
@@ -70,6 +71,23 @@ describe('consent page: who is asking, and where you go next', () => {
     expect(html).to.include(`Identified by <strong>${host}</strong>: its name and logo come from <code>${url}</code>.`);
     expect(html).to.include('an application on this device (<strong>127.0.0.1:9</strong>)');
     expect(html).to.not.include('unverified');
+  });
+
+  it('/account names a metadata document client as consent does: its name, identified by the host', async () => {
+    const url = `${documents.origin}/${randomUUID()}/helper.json`;
+    documents.serve(new URL(url).pathname, publicClientDocument(url, { client_name: 'Notes Helper' }));
+    const host = new URL(documents.origin).host;
+    const identified = `Identified by <strong>${host}</strong>: its name and logo come from <code>${url}</code>.`;
+    const consent = await consentPage(url, 'http://127.0.0.1:9/callback');
+    expect(consent).to.include('Authorize Notes Helper').and.include(identified);
+
+    const grantId = await mintGrant(server.provider, { clientId: url, accountId: account.id, resource: server.config.resource });
+    const agent = request.agent(server.baseUrl);
+    const form = (await agent.get('/account').expect(200)).text;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(form)![1]!;
+    await agent.post('/account/sign-in').type('form').send({ csrf, email: account.email, password: TEST_PASSWORD }).expect(303);
+    const page = (await agent.get('/account').expect(200)).text;
+    expect(page).to.include(`<h2 id="app-${grantId}">Notes Helper</h2>`).and.include(identified);
   });
 
   it('the sign-in page says the same: an unverified name, or the document host', async () => {

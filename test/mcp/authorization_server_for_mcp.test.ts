@@ -103,6 +103,31 @@ describe('authorization server for MCP clients', () => {
     expect(openid.revocation_endpoint_auth_methods_supported).to.deep.equal(tokenMethods);
   });
 
+  // SEP-2207: offline_access is honoured when asked and never required. A client registered for the
+  // refresh_token grant gets a refresh token either way (MCP clients rarely ask for it); asking
+  // without that grant is no error, just no refresh token.
+  it('offline_access is honoured, never required, and not listed in the protected-resource metadata', async () => {
+    const refreshing = await registerClient(stack.baseUrl);
+    const codeOnly = await registerClient(stack.baseUrl, { grant_types: ['authorization_code'] });
+    for (const [client, scope, refresh] of [
+      [refreshing, 'mcp:read offline_access', true],
+      [refreshing, 'mcp:read', true],
+      [codeOnly, 'mcp:read offline_access', false],
+    ] as const) {
+      const label = `${client === refreshing ? 'refresh_token client' : 'code-only client'}, scope ${scope}`;
+      const authorization = await authorizeWith(client, { scope, resource: stack.mcpUrl });
+      const result = await exchangeCode(stack.baseUrl, client, authorization, stack.mcpUrl);
+      expect(result.status, `${label}: ${JSON.stringify(result.body)}`).to.equal(200);
+      expect(typeof result.body.refresh_token === 'string', label).to.equal(refresh);
+      expect(result.body.scope, label).to.equal('mcp:read');
+      expect((await callTool(stack.mcpUrl, result.body.access_token as string, 'whoami')).status, label).to.equal(200);
+    }
+    const discovery = (await (await fetch(`${stack.baseUrl}/.well-known/oauth-authorization-server`)).json()) as Record<string, any>;
+    expect(discovery.scopes_supported).to.include('offline_access');
+    const prm = (await (await fetch(new URL('/.well-known/oauth-protected-resource/mcp', stack.mcpUrl))).json()) as Record<string, any>;
+    expect(prm.scopes_supported).to.not.include('offline_access');
+  });
+
   it('defaults /authorize without scope to the resource scopes', async () => {
     const client = await registerClient(stack.baseUrl);
     const authorization = await authorizeWith(client, { resource: stack.mcpUrl });

@@ -38,11 +38,40 @@ describe('MCP resource server', () => {
     }
   });
 
-  it('answers a missing or malformed token with 401 and a challenge naming the metadata', async () => {
-    expectInvalidToken(await callTool(stack.mcpUrl, undefined, 'whoami'));
-    expectInvalidToken(await callTool(stack.mcpUrl, 'not-a-token-we-issued', 'whoami'));
+  it('answers a request with no credentials with 401 and a bare challenge: metadata and scope, no error code (RFC 6750 §3.1)', async () => {
+    const missing = await callTool(stack.mcpUrl, undefined, 'whoami');
     const basic = await fetch(stack.mcpUrl, { method: 'POST', headers: { authorization: 'Basic Zm9vOmJhcg==' } });
-    expectInvalidToken(basic);
+    for (const response of [missing, basic]) {
+      expect(response.status).to.equal(401);
+      const [bearer, dpop] = response.headers.get('www-authenticate')!.split(/, (?=DPoP )/);
+      expect(bearerChallenge(bearer!)).to.deep.equal({ resource_metadata: metadataUrl, scope: 'mcp:read mcp:write' });
+      expect(dpop).to.match(/^DPoP algs="[^"]+"$/);
+    }
+  });
+
+  it('answers a malformed or unknown token with 401 invalid_token and a challenge naming the metadata', async () => {
+    expectInvalidToken(await callTool(stack.mcpUrl, 'not-a-token-we-issued', 'whoami'));
+    expectInvalidToken(await fetch(stack.mcpUrl, { method: 'POST', headers: { authorization: 'Bearer !!!' } }));
+  });
+
+  it('answers initialize without tools.listChanged: a stateless server has no stream to deliver it on', async () => {
+    const { tokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl });
+    const response = await fetch(stack.mcpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${tokens.access_token}` },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'test', version: '0' } },
+      }),
+    });
+    expect(response.status).to.equal(200);
+    const text = await response.text();
+    // JSON or one SSE event, depending on the transport's response mode.
+    const { result } = JSON.parse(text.startsWith('{') ? text : /^data: (.*)$/m.exec(text)![1]!);
+    expect(result.capabilities).to.have.property('tools');
+    expect(result.capabilities.tools.listChanged).to.not.equal(true);
   });
 
   it('runs tools with a valid token, and keeps notes per account', async () => {

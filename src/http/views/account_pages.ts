@@ -11,7 +11,10 @@ export interface ScopeView {
 
 export interface ConnectedAppView {
   grantId: string;
+  /** As on the consent page: the client's own name (a metadata document's, else the document's host). */
   name: string;
+  /** Metadata document clients: the host serving the document, which is what this server vouches for. */
+  identifiedBy: string | undefined;
   clientId: string;
   clientUri: string | undefined;
   logoUri: string | undefined;
@@ -125,6 +128,7 @@ function appItem(app: ConnectedAppView): Html {
   return html`<li class="app" aria-labelledby="${headingId}">
 ${logo ? html`<img class="logo" src="${logo}" alt="" width="48" height="48">` : ''}
 <h2 id="${headingId}">${app.name}</h2>
+${app.identifiedBy ? html`<p class="identity">Identified by <strong>${app.identifiedBy}</strong>: its name and logo come from <code>${app.clientId}</code>.</p>` : ''}
 ${link ? html`<p><a href="${link}" rel="noopener noreferrer">${link}</a></p>` : ''}
 <dl>
 ${app.resources.map(
