@@ -14,10 +14,8 @@ import {
   findAccountById,
 } from '../accounts/account_store.ts';
 import type { Database } from '../db/connect.ts';
-import { describeScope } from '../provider/scopes.ts';
 import type { RevocationService } from '../revocation/revocation_service.ts';
-import { findClient } from '../storage/client_store.ts';
-import { type GrantSummary, listGrants } from '../storage/grant_store.ts';
+import { connectedApps } from './connected_apps.ts';
 import { csrfToken, verifyCsrf } from './csrf.ts';
 import { noStore } from './security_headers.ts';
 import { type SignInLimiter, unlimitedSignIns } from '../accounts/sign_in_limiter.ts';
@@ -109,17 +107,12 @@ export function accountRoutes({ provider, db, revocation, issuer, sessionTtl, lo
     });
   }
 
-  async function connectedApps(accountId: string): Promise<ConnectedAppView[]> {
-    const grants = await listGrants(db, { accountId });
-    return Promise.all(grants.map(toAppView));
-  }
-
   async function connectedApp(ctx: Context): Promise<ConnectedAppView> {
     const { account } = ctx.state.user as SignedIn;
-    const [grant] = await listGrants(db, { accountId: account.id, grantId: String(ctx.params.grantId) });
+    const [app] = await connectedApps(db, account.id, String(ctx.params.grantId));
     // Someone else's grant and no grant at all look the same.
-    if (!grant) ctx.throw(404, 'This app is not connected to your account.');
-    return toAppView(grant);
+    if (!app) ctx.throw(404, 'This app is not connected to your account.');
+    return app;
   }
 
   function render(ctx: Context, body: string, status = 200): void {
@@ -135,7 +128,7 @@ export function accountRoutes({ provider, db, revocation, issuer, sessionTtl, lo
   router.get('/', async (ctx) => {
     const user = await signedIn(ctx);
     if (!user) return render(ctx, accountSignInPage({ csrf: csrfToken(ctx) }));
-    render(ctx, accountPage({ email: user.account.email, apps: await connectedApps(user.account.id), csrf: csrfToken(ctx) }));
+    render(ctx, accountPage({ email: user.account.email, apps: await connectedApps(db, user.account.id), csrf: csrfToken(ctx) }));
   });
 
   router.post('/sign-in', formBody, checkCsrf, async (ctx) => {
@@ -180,7 +173,7 @@ export function accountRoutes({ provider, db, revocation, issuer, sessionTtl, lo
 
   router.get('/disconnect-all', requireUser, async (ctx) => {
     const { account } = ctx.state.user as SignedIn;
-    const apps = await connectedApps(account.id);
+    const apps = await connectedApps(db, account.id);
     if (apps.length === 0) {
       ctx.status = 303;
       ctx.redirect('/account');
@@ -236,35 +229,7 @@ export function accountRoutes({ provider, db, revocation, issuer, sessionTtl, lo
     render(ctx, passwordChangedPage({ counts: disconnectApps ? outcome.counts : undefined }));
   });
 
-  // --- views of stored grants ------------------------------------------------------------------
-
-  async function toAppView(grant: GrantSummary): Promise<ConnectedAppView> {
-    const client = await findClient(db, grant.clientId);
-    return {
-      grantId: grant.grantId,
-      name: client?.clientName ?? appNameFromId(grant.clientId),
-      clientId: grant.clientId,
-      clientUri: client?.clientUri,
-      logoUri: client?.logoUri,
-      resources: Object.entries(grant.resources).map(([resource, scope]) => ({
-        resource,
-        scopes: scope
-          .split(' ')
-          .filter(Boolean)
-          .map((name) => ({ name, description: describeScope(name) })),
-      })),
-      firstAuthorized: grant.createdAt,
-      lastUsed: grant.lastUsedAt,
-    };
-  }
-
   return router;
-}
-
-/** A client known only by its id (a Client ID Metadata Document URL): show its host. */
-function appNameFromId(clientId: string): string {
-  const url = URL.parse(clientId);
-  return url && url.protocol === 'https:' ? url.host : clientId;
 }
 
 /** One single-valued text field of a parsed form; anything else counts as missing. */
