@@ -10,10 +10,7 @@ import type { ConnectedAppView } from './views/account_pages.ts';
 /** The account's connected apps, newest first; with grantId, only that one (empty if not the account's). */
 export async function connectedApps(db: Database, accountId: string, grantId?: string): Promise<ConnectedAppView[]> {
   const grants = await listGrants(db, { accountId, grantId });
-  const clients = await findClients(
-    db,
-    grants.map((grant) => grant.clientId),
-  );
+  const clients = await findClients(db, grants.map((grant) => grant.clientId));
   return grants.map((grant) => toAppView(grant, clients.get(grant.clientId)));
 }
 
