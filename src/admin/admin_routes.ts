@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { z } from 'zod';
 import type { Database } from '../db/connect.ts';
+import { setUnavailableRetryAfter } from '../retry_after.ts';
 import { OperatorTargetNotFound, operatorOperations } from '../revocation/operator_operations.ts';
 import { type RevocationOptions, type RevocationService, RevocationTargetNotFound } from '../revocation/revocation_service.ts';
 import { listAudit } from '../storage/audit_store.ts';
@@ -83,7 +84,7 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
       if (!failure) throw error;
       ctx.status = failure.status;
       ctx.body = { error: failure.code, error_description: failure.message };
-      if (failure.status === 503) ctx.set('Retry-After', '5');
+      if (failure.status === 503) setUnavailableRetryAfter(ctx);
     }
   }
 

@@ -10,6 +10,7 @@ import type { Context, Next } from 'koa';
 import { errors } from 'oidc-provider';
 import { isDatabaseUnavailable, isUnstorableInput } from '../db/errors.ts';
 import type { Logger } from '../logger.ts';
+import { setUnavailableRetryAfter } from '../retry_after.ts';
 import { errorPage } from './views/message_pages.ts';
 
 interface HttpishError {
@@ -20,9 +21,6 @@ interface HttpishError {
   error_description?: string;
   message?: string;
 }
-
-/** Seconds a client is told to wait before retrying a 503. */
-export const RETRY_AFTER_SECONDS = 5;
 
 const SERVER_ERROR = Symbol('serverError');
 
@@ -43,7 +41,7 @@ function render(ctx: Context, status: number, code: string, description: string,
 }
 
 function unavailable(ctx: Context): void {
-  ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  setUnavailableRetryAfter(ctx);
   ctx.set('Cache-Control', 'no-store');
   // As the provider decides: JSON unless the caller asks for HTML (a browser).
   render(ctx, 503, 'temporarily_unavailable', 'The service is temporarily unavailable. Please try again in a few seconds.', 'json');

@@ -5,12 +5,13 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
-import { authenticate, findAccountById } from '../accounts/account_store.ts';
+import { findAccountById } from '../accounts/account_store.ts';
 import type { Database } from '../db/connect.ts';
 import { describeScope } from '../provider/scopes.ts';
 import { clientIdentity, describeClient } from './client_identity.ts';
 import { consentPage, loginPage, type ScopeLine } from './views/interaction_pages.ts';
 import { noStore } from './security_headers.ts';
+import { checkPassword, signInFailure } from './sign_in.ts';
 import { type SignInLimiter, unlimitedSignIns } from '../accounts/sign_in_limiter.ts';
 
 export interface InteractionDependencies {
@@ -76,32 +77,15 @@ export function interactionRoutes({ provider, db, logins = unlimitedSignIns }: I
       return;
     }
     const { email, password } = formFields(ctx, ['email', 'password']);
-    const attempt = email ? await logins.attempt(email, ctx.ip, async () => (password ? authenticate(db, email, password) : undefined)) : undefined;
-    if (attempt?.refused) {
-      ctx.status = 429;
-      ctx.set('Retry-After', String(attempt.retryAfter));
+    const check = await checkPassword(ctx, { db, logins }, email, password);
+    if (check.outcome !== 'signed-in') {
+      const { status, error } = signInFailure(check);
+      ctx.status = status;
       ctx.type = 'html';
-      ctx.body = loginPage({
-        uid: interaction.uid,
-        clientName: await clientName(interaction.params.client_id),
-        email,
-        error: `Too many failed sign-in attempts. Try again in ${attempt.retryAfter} seconds.`,
-      });
+      ctx.body = loginPage({ uid: interaction.uid, clientName: await clientName(interaction.params.client_id), email, error });
       return;
     }
-    const account = attempt?.result;
-    if (!account) {
-      ctx.status = 401;
-      ctx.type = 'html';
-      ctx.body = loginPage({
-        uid: interaction.uid,
-        clientName: await clientName(interaction.params.client_id),
-        email,
-        error: 'Wrong email or password.',
-      });
-      return;
-    }
-    await finish(ctx, { login: { accountId: account.id } }, false);
+    await finish(ctx, { login: { accountId: check.account.id } }, false);
   });
 
   router.post('/confirm', formBody, async (ctx) => {

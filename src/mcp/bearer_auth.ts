@@ -5,6 +5,7 @@ import type { Context, Next } from 'koa';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { MCP_SCOPES } from '../provider/scopes.ts';
+import { setUnavailableRetryAfter } from '../retry_after.ts';
 import { type AccessTokenVerifier, type AuthInfo, InvalidTokenError } from '../tokens/access_token_verifier.ts';
 import { DPOP_SIGNING_ALGS, InvalidDpopProof } from '../tokens/dpop_proof.ts';
 import { MissingCredentials, presentedScheme, requestTokenAuthenticator, type TokenScheme, tokenRequest } from '../tokens/request_token.ts';
@@ -67,7 +68,7 @@ export function authenticate({ verifier, db, resourceMetadataUrl, logger }: {
       // No verdict (database or authorization server unreachable): never valid, never a 500.
       logger.warn({ err: error }, 'access token verification unavailable');
       ctx.status = 503;
-      ctx.set('Retry-After', '1');
+      setUnavailableRetryAfter(ctx);
       ctx.body = { error: 'temporarily_unavailable', error_description: 'token verification is unavailable, try again' };
       return;
     }

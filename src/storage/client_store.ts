@@ -50,6 +50,17 @@ export async function findClient(db: Database, clientId: string): Promise<Client
   return row ? toSummary(row) : undefined;
 }
 
+/** The stored clients among these ids, by id, in one statement (ids with no stored client are absent). */
+export async function findClients(db: Database, clientIds: readonly string[]): Promise<Map<string, ClientSummary>> {
+  const unique = [...new Set(clientIds)];
+  if (unique.length === 0) return new Map();
+  const rows = await db<ClientRow>('oidc_models')
+    .select('id', 'payload', 'created_at')
+    .where({ model: 'Client' })
+    .whereIn('id', unique);
+  return new Map(rows.map((row) => [row.id, toSummary(row)]));
+}
+
 /** A Client ID Metadata Document client's id is an https URL; registered and operator ids never are. */
 export function isMetadataDocumentClientId(clientId: string): boolean {
   return URL.parse(clientId)?.protocol === 'https:';

@@ -7,7 +7,9 @@ import { listAudit } from '../../src/storage/audit_store.ts';
 import { listGrants, recordGrantUse } from '../../src/storage/grant_store.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
 import { authorize, CookieJar, connectClient, refresh, registerClient } from '../support/oauth_flow.ts';
-import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
+import { createTestDatabase, defaultKind, type TestDatabase } from '../support/database.ts';
+import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { mintGrant } from '../support/tokens.ts';
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -249,5 +251,62 @@ describe('account pages (HTTP)', () => {
     expect((await refresh(stack.baseUrl, app.client, app.tokens.refresh_token!)).body.error).to.equal('invalid_grant');
     expect((await other.get('/account').expect(200)).text, 'the other browser is signed out').to.include('Sign in to your account');
     expect((await agent.get('/account').expect(200)).text, 'this browser stays signed in').to.include('Connected apps');
+  });
+});
+
+// One query per connected app, all at once, used to drain the pool for an account with hundreds of
+// grants (sporadic 503s with the database fine): the page's statement count must not follow the grants.
+describe('account page with many connected apps', () => {
+  const POOL_MAX = 2;
+  let database: TestDatabase;
+  let server: TestServer;
+
+  before(async () => {
+    database = await createTestDatabase(defaultKind(), { poolMax: POOL_MAX });
+    server = await startTestServer({ database, env: { DATABASE_POOL_MAX: String(POOL_MAX) } });
+  });
+  after(async () => {
+    await server.close();
+    await database.close();
+  });
+
+  /** A signed-in agent whose account holds `count` grants, spread over three clients and a metadata-document id. */
+  async function accountWithGrants(count: number): Promise<Agent> {
+    const user = await createTestAccount(server.db, 'many');
+    const clients = [
+      ...(await Promise.all([1, 2, 3].map((n) => registerClient(server.baseUrl, { client_name: `App ${n}` })))).map((c) => c.client_id),
+      'https://cimd.example/client.json',
+    ];
+    for (let n = 0; n < count; n += 1) {
+      await mintGrant(server.provider, { clientId: clients[n % clients.length]!, accountId: user.id, resource: server.config.resource });
+    }
+    const agent = request.agent(server.baseUrl);
+    const form = await agent.get('/account').expect(200);
+    await agent.post('/account/sign-in').type('form').send({ csrf: csrfOf(form.text), email: user.email, password: TEST_PASSWORD }).expect(303);
+    return agent;
+  }
+
+  /** Statements the database ran while /account rendered, and the page. */
+  async function renderCounted(agent: Agent): Promise<{ statements: number; page: string }> {
+    let statements = 0;
+    const count = () => {
+      statements += 1;
+    };
+    server.db.on('query', count);
+    try {
+      const page = (await agent.get('/account').expect(200)).text;
+      return { statements, page };
+    } finally {
+      server.db.off('query', count);
+    }
+  }
+
+  it('renders 200 connected apps with as many statements as one, on a pool of 2', async () => {
+    const one = await renderCounted(await accountWithGrants(1));
+    const many = await renderCounted(await accountWithGrants(200));
+    expect(one.page).to.include('App 1');
+    expect(many.page.match(/\/disconnect"/g)).to.have.length(200);
+    expect(many.page).to.include('App 1').and.include('App 2').and.include('App 3').and.include('cimd.example');
+    expect(many.statements, `statements for 1 grant: ${one.statements}`).to.equal(one.statements);
   });
 });

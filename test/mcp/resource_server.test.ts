@@ -1,6 +1,7 @@
 // The MCP server's HTTP contract: metadata, challenges, scopes, per-account notes, and that every
 // kind of dead token gets 401 while an unreachable database gets 503.
 import { expect } from 'chai';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../src/retry_after.ts';
 import { connectClient, registerClient, type TokenSet } from '../support/oauth_flow.ts';
 import { bearerChallenge, callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
 import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
@@ -195,7 +196,7 @@ describe('MCP resource server', () => {
     try {
       const response = await callTool(broken.mcpUrl, tokens.access_token, 'whoami');
       expect(response.status).to.equal(503);
-      expect(response.headers.get('retry-after')).to.equal('1');
+      expect(response.headers.get('retry-after')).to.equal(String(UNAVAILABLE_RETRY_AFTER_SECONDS));
       expect(response.body).to.include({ error: 'temporarily_unavailable' });
     } finally {
       broken.mcpServer.closeAllConnections();

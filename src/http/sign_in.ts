@@ -1,0 +1,32 @@
+// One password check for every form that takes a password (the login step of /authorize, the
+// /account sign-in, the current password of a password change): counted by the failed sign-in limits,
+// and a refusal carries the seconds left in its window as Retry-After.
+import type { Context } from 'koa';
+import { type Account, authenticate } from '../accounts/account_store.ts';
+import type { SignInLimiter } from '../accounts/sign_in_limiter.ts';
+import type { Database } from '../db/connect.ts';
+
+export type PasswordCheck = { outcome: 'refused'; retryAfter: number } | { outcome: 'wrong' } | { outcome: 'signed-in'; account: Account };
+
+/** Checks `password` for `email` unless the account or this address is over its limit (no email: wrong). */
+export async function checkPassword(
+  ctx: Context,
+  { db, logins }: { db: Database; logins: SignInLimiter },
+  email: string | undefined,
+  password: string | undefined,
+): Promise<PasswordCheck> {
+  if (!email) return { outcome: 'wrong' };
+  const attempt = await logins.attempt(email, ctx.ip, async () => (password ? authenticate(db, email, password) : undefined));
+  if (attempt.refused) {
+    ctx.set('Retry-After', String(attempt.retryAfter));
+    return { outcome: 'refused', retryAfter: attempt.retryAfter };
+  }
+  return attempt.result ? { outcome: 'signed-in', account: attempt.result } : { outcome: 'wrong' };
+}
+
+/** What a sign-in form answers to a failed check. */
+export function signInFailure(check: Exclude<PasswordCheck, { outcome: 'signed-in' }>): { status: 401 | 429; error: string } {
+  return check.outcome === 'refused'
+    ? { status: 429, error: `Too many failed sign-in attempts. Try again in ${check.retryAfter} seconds.` }
+    : { status: 401, error: 'Wrong email or password.' };
+}
