@@ -23,6 +23,26 @@ const LIMITS = {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A fresh interaction at the login prompt on `server` (requests carry `headers`): its login form URL and cookies. */
+async function loginForm(server: TestServer, client: RegisteredClient, headers: Record<string, string> = {}): Promise<{ url: string; jar: CookieJar }> {
+  const jar = new CookieJar();
+  const started = await fetch(
+    `${server.baseUrl}/authorize?${new URLSearchParams({
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      scope: 'mcp:read',
+      resource: server.config.resource,
+    })}`,
+    { redirect: 'manual', headers },
+  );
+  jar.store(started);
+  await started.body?.cancel();
+  return { url: new URL(`${started.headers.get('location')!}/login`, server.baseUrl).href, jar };
+}
+
 describe('rate limits shared across server instances (429 + Retry-After)', function () {
   this.timeout(60_000);
   let database: TestDatabase;
@@ -52,26 +72,6 @@ describe('rate limits shared across server instances (429 + Retry-After)', funct
   beforeEach(async () => {
     await database.db('rate_limits').delete();
   });
-
-  /** A fresh interaction at the login prompt on `server`: its login form URL and cookies. */
-  async function loginForm(server: TestServer, client: RegisteredClient): Promise<{ url: string; jar: CookieJar }> {
-    const jar = new CookieJar();
-    const started = await fetch(
-      `${server.baseUrl}/authorize?${new URLSearchParams({
-        client_id: client.client_id,
-        response_type: 'code',
-        redirect_uri: REDIRECT_URI,
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-        code_challenge_method: 'S256',
-        scope: 'mcp:read',
-        resource: server.config.resource,
-      })}`,
-      { redirect: 'manual' },
-    );
-    jar.store(started);
-    await started.body?.cancel();
-    return { url: new URL(`${started.headers.get('location')!}/login`, server.baseUrl).href, jar };
-  }
 
   async function signIn(form: { url: string; jar: CookieJar }, email: string, password: string) {
     const response = await fetch(form.url, {
@@ -296,22 +296,8 @@ describe('rate limits behind a trusted proxy (TRUST_PROXY=1): the client address
     const statuses: number[] = [];
     for (let i = 0; i < 6; i += 1) {
       const headers = forwarded(`198.51.100.${i}`, '203.0.113.9');
-      const started = await fetch(
-        `${server.baseUrl}/authorize?${new URLSearchParams({
-          client_id: client.client_id,
-          response_type: 'code',
-          redirect_uri: REDIRECT_URI,
-          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-          code_challenge_method: 'S256',
-          scope: 'mcp:read',
-          resource: server.config.resource,
-        })}`,
-        { redirect: 'manual', headers },
-      );
-      const jar = new CookieJar();
-      jar.store(started);
-      await started.body?.cancel();
-      const response = await fetch(new URL(`${started.headers.get('location')!}/login`, server.baseUrl), {
+      const { url, jar } = await loginForm(server, client, headers);
+      const response = await fetch(url, {
         method: 'POST',
         redirect: 'manual',
         headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header(), ...headers },
@@ -358,22 +344,7 @@ describe('failed sign-in limits count an attempt before the password is checked 
   it(`the login form: of ${GUESSES} parallel wrong guesses at most ${PER_ACCOUNT} reach the password check, then the right one is refused`, async () => {
     const account = await createTestAccount(server.db);
     const client = await registerClient(server.baseUrl);
-    const started = await fetch(
-      `${server.baseUrl}/authorize?${new URLSearchParams({
-        client_id: client.client_id,
-        response_type: 'code',
-        redirect_uri: REDIRECT_URI,
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-        code_challenge_method: 'S256',
-        scope: 'mcp:read',
-        resource: server.config.resource,
-      })}`,
-      { redirect: 'manual' },
-    );
-    const jar = new CookieJar();
-    jar.store(started);
-    await started.body?.cancel();
-    const url = new URL(`${started.headers.get('location')!}/login`, server.baseUrl);
+    const { url, jar } = await loginForm(server, client);
     const signIn = async (password: string) => {
       const response = await fetch(url, {
         method: 'POST',
