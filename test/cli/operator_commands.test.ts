@@ -10,37 +10,22 @@ import { authenticate, markAccountDisabled } from '../../src/accounts/account_st
 import type { CliContext } from '../../src/cli/context.ts';
 import { type Database, openDatabase } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
-import { createLogger } from '../../src/logger.ts';
 import { addNote } from '../../src/notes/note_store.ts';
-import { createRevocationService } from '../../src/revocation/revocation_service.ts';
 import { recordServerIssuer } from '../../src/storage/server_settings_store.ts';
-import { expectOneLineError, runCliChild, runCliInProcess } from '../support/cli.ts';
+import { expectOneLineError, runCliChild, runCliInProcess, runCliJson, startCliTestServer } from '../support/cli.ts';
 import { connectClient, introspect, refresh, registerClient } from '../support/oauth_flow.ts';
-import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { createIntrospector, createTestAccount, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 import { countRows, lost, mintGrant, nonZero } from '../revocation/helpers.ts';
 
 const auditRows = async (db: Database) => Number((await db('revocation_audit').count({ n: '*' }))[0]!.n);
 
 describe('operator CLI', () => {
   describe('in-process over a running test server', () => {
-    let server: TestServer;
-    let context: CliContext;
-    let resource: string;
-
-    before(async () => {
-      server = await startTestServer();
-      resource = server.config.resource;
-      const logger = createLogger('silent');
-      context = { config: server.config, db: server.db, logger, revocation: createRevocationService(server.db, logger) };
-    });
+    let server: TestServer, context: CliContext, resource: string;
+    before(async () => ({ server, context, resource } = await startCliTestServer()));
     after(() => server.close());
-
     const cli = (...argv: string[]) => runCliInProcess(context, argv);
-    async function json<T = Record<string, unknown>>(...argv: string[]): Promise<T> {
-      const run = await cli(...argv, '--json');
-      expect(run.code, run.stderr).to.equal(0);
-      return JSON.parse(run.stdout) as T;
-    }
+    const json = <T = Record<string, unknown>>(...argv: string[]) => runCliJson<T>(context, argv);
 
     it('revoke grant <typo> says "no such grant", exits non-zero and writes no audit row', async () => {
       const before = await auditRows(server.db);

@@ -7,35 +7,19 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { type CliContext } from '../../src/cli/context.ts';
 import { openDatabase } from '../../src/db/connect.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createRevocationService } from '../../src/revocation/revocation_service.ts';
 import { hashTokenValue } from '../../src/storage/token_hash.ts';
-import { expectOneLineError, runCliInProcess, runCliChild } from '../support/cli.ts';
+import { expectOneLineError, runCliChild, runCliInProcess, runCliJson, startCliTestServer } from '../support/cli.ts';
 import { registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
-import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { createTestAccount, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 import { countRows, lost, mintGrant, nonZero } from './helpers.ts';
 
 describe('revocation CLI', () => {
   describe('in-process (runCli over the test database)', () => {
-    let server: TestServer;
-    let context: CliContext;
-    let resource: string;
-
-    before(async () => {
-      server = await startTestServer();
-      resource = server.config.resource;
-      const logger = createLogger('silent');
-      context = { config: server.config, db: server.db, logger, revocation: createRevocationService(server.db, logger) };
-    });
+    let server: TestServer, context: CliContext, resource: string;
+    before(async () => ({ server, context, resource } = await startCliTestServer()));
     after(() => server.close());
-
     const cli = (...argv: string[]) => runCliInProcess(context, argv);
-
-    async function json<T = Record<string, unknown>>(...argv: string[]): Promise<T> {
-      const run = await cli(...argv, '--json');
-      expect(run.code, run.stderr).to.equal(0);
-      return JSON.parse(run.stdout) as T;
-    }
+    const json = <T = Record<string, unknown>>(...argv: string[]) => runCliJson<T>(context, argv);
 
     const newAccount = () => createTestAccount(server.db);
 

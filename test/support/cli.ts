@@ -5,6 +5,9 @@ import { resolve } from 'node:path';
 import { expect } from 'chai';
 import type { CliContext } from '../../src/cli/context.ts';
 import { runCli } from '../../src/cli/program.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createRevocationService } from '../../src/revocation/revocation_service.ts';
+import { startTestServer, type TestServer } from './server.ts';
 
 export interface CliRun {
   code: number;
@@ -33,6 +36,21 @@ export async function runCliInProcess(context: CliContext, argv: string[]): Prom
     process.stderr.write = writeErr;
   }
   return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+}
+
+/** A test server and a CLI context over its database and config (silent logger), for runCliInProcess. */
+export async function startCliTestServer(): Promise<{ server: TestServer; context: CliContext; resource: string }> {
+  const server = await startTestServer();
+  const logger = createLogger('silent');
+  const context = { config: server.config, db: server.db, logger, revocation: createRevocationService(server.db, logger) };
+  return { server, context, resource: server.config.resource };
+}
+
+/** Runs the CLI in this process with `--json` added; it must exit 0, and its output is parsed. */
+export async function runCliJson<T = Record<string, unknown>>(context: CliContext, argv: string[]): Promise<T> {
+  const run = await runCliInProcess(context, [...argv, '--json']);
+  expect(run.code, run.stderr).to.equal(0);
+  return JSON.parse(run.stdout) as T;
 }
 
 /** Runs `node src/cli/main.ts ...argv` with `env` added to this environment (minus DATABASE_URL unless given). */
