@@ -7,21 +7,22 @@
 import { expect } from 'chai';
 import { callTool } from '../support/mcp_server.ts';
 import { postgresUrl } from '../support/database.ts';
+import { sleep } from '../support/fault_workload.ts';
 import { createPrivateCluster, type PrivateCluster } from '../support/private_cluster.ts';
 import {
   type AccountBrowser,
   alive,
   type MintedGrant,
   type Minter,
-  openMinter,
   type ProcessStack,
+  reportOnFailure,
   signInAccountPages,
-  startProcessStack,
+  startStackAndMinter,
+  stopStackAndMinter,
 } from '../support/process_stack.ts';
 
 const PORT = 55463;
 const DATABASE = 'portcullis';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Surface = '/revoke' | 'account page Disconnect' | 'CLI revoke grant';
 const SURFACES: Surface[] = ['/revoke', 'account page Disconnect', 'CLI revoke grant'];
@@ -36,22 +37,16 @@ const SURFACES: Surface[] = ['/revoke', 'account page Disconnect', 'CLI revoke g
   before(async () => {
     cluster = await createPrivateCluster({ port: PORT });
     await cluster.query(`create database ${DATABASE}`);
-    stack = await startProcessStack(cluster.url(DATABASE));
-    minter = await openMinter(stack);
+    ({ stack, minter } = await startStackAndMinter(cluster.url(DATABASE)));
     browser = await signInAccountPages(stack.authorization.origin, minter.account);
   });
 
   after(async () => {
-    await stack?.stop();
-    await minter?.close();
+    await stopStackAndMinter(stack, minter);
     await cluster?.destroy();
   });
 
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') {
-      process.stderr.write(`${stack?.output() ?? ''}\n--- postgres log (tail) ---\n${cluster?.log().slice(-3000) ?? ''}\n`);
-    }
-  });
+  reportOnFailure(() => `${stack?.output() ?? ''}\n--- postgres log (tail) ---\n${cluster?.log().slice(-3000) ?? ''}`);
 
   /** Revokes `grant` through `surface`; resolves once the surface acknowledged success. */
   async function revokeThrough(surface: Surface, grant: MintedGrant): Promise<void> {

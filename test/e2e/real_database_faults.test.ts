@@ -13,27 +13,29 @@
 import { expect } from 'chai';
 import { postgresUrl } from '../support/database.ts';
 import {
+  brokenAnswers,
   countsByStatus,
   isHealthy,
   isUnavailableAnswer,
   lostRevocations,
-  type Observation,
   recoveryMs,
+  sleep,
   startWorkload,
+  untilRecovered,
   within,
 } from '../support/fault_workload.ts';
 import { createPrivateCluster, type PrivateCluster } from '../support/private_cluster.ts';
 import {
   type AccountBrowser,
-  alive,
-  CRASH_OUTPUT,
   keyReloads,
   type MintedGrant,
   type Minter,
-  openMinter,
   type ProcessStack,
+  reportOnFailure,
   signInAccountPages,
-  startProcessStack,
+  startStackAndMinter,
+  stopStackAndMinter,
+  survived,
 } from '../support/process_stack.ts';
 import pg from 'pg';
 import { createAccount } from '../../src/accounts/account_store.ts';
@@ -41,7 +43,6 @@ import { TEST_PASSWORD } from '../support/server.ts';
 
 const PORT = 55460;
 const DATABASE = 'portcullis';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface FaultWindow {
   /** The database could not answer from `from` to `to`; it accepted connections again at `upAt`. */
@@ -75,8 +76,7 @@ interface Judgement {
     process.on('uncaughtException', onCrash);
     cluster = await createPrivateCluster({ port: PORT });
     await cluster.query(`create database ${DATABASE}`);
-    stack = await startProcessStack(cluster.url(DATABASE));
-    minter = await openMinter(stack);
+    ({ stack, minter } = await startStackAndMinter(cluster.url(DATABASE)));
     // Browsing an account of its own: the minted grants pile up on minter.account, and its page looks
     // up each app's client (one query per app, in parallel), which would make this a load test of that page.
     const browsing = await createAccount(minter.db, `browse-${Date.now()}@example.test`, TEST_PASSWORD);
@@ -91,26 +91,11 @@ interface Judgement {
       console.log('\n      | fault | processes survived | answers during the fault | /readyz | full service after the database is back | revocations acknowledged / lost |');
       for (const row of table) console.log(`      ${row}`);
     }
-    await stack?.stop();
-    await minter?.close();
+    await stopStackAndMinter(stack, minter);
     await cluster?.destroy();
   });
 
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') {
-      process.stderr.write(`${stack?.output() ?? ''}\n--- postgres log (tail) ---\n${cluster?.log().slice(-3000) ?? ''}\n`);
-    }
-  });
-
-  function survived(): boolean {
-    return alive(stack.authorization) && alive(stack.mcp) && !CRASH_OUTPUT.test(stack.output());
-  }
-
-  async function untilRecovered(observations: Observation[], upAt: number): Promise<void> {
-    const deadline = performance.now() + 20_000;
-    while (performance.now() < deadline && !Number.isFinite(recoveryMs(observations, upAt))) await sleep(100);
-    await sleep(1000);
-  }
+  reportOnFailure(() => `${stack?.output() ?? ''}\n--- postgres log (tail) ---\n${cluster?.log().slice(-3000) ?? ''}`);
 
   /** Runs the workload, injects the fault, waits for recovery, judges and records one row of the table. */
   async function underLoad(label: string, judgement: Judgement, inject: () => Promise<FaultWindow>): Promise<void> {
@@ -122,10 +107,9 @@ interface Judgement {
     await load.stop();
     const { observations } = load;
 
-    expect(survived(), `${label}: both processes still running, nothing unhandled`).to.equal(true);
+    expect(survived(stack), `${label}: both processes still running, nothing unhandled`).to.equal(true);
     expect(crashes, `${label}: unhandled errors in the test process`).to.deep.equal([]);
-    const broken = observations.filter((o) => o.status === 0 || (o.status >= 500 && o.status !== 503));
-    expect(broken.map((o) => `${o.op} ${o.status} ${o.body.slice(0, 160)}`), `${label}: transport failures or 5xx other than 503`).to.deep.equal([]);
+    expect(brokenAnswers(observations), `${label}: transport failures or 5xx other than 503`).to.deep.equal([]);
 
     const during = within(observations, window.from, window.to);
     const wrong = during.filter((o) => !isUnavailableAnswer(o) && (judgement.onlyUnavailable || !isHealthy(o)));

@@ -27,7 +27,7 @@ export interface Workload {
   stop(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface WorkloadInputs {
   stack: ProcessStack;
@@ -168,4 +168,17 @@ export async function lostRevocations(stack: ProcessStack, acknowledged: { acces
     if (call.status !== 401) lost += 1;
   }
   return lost;
+}
+
+/** Waits (up to 20 s) until recoveryMs is finite, then 1 s more so the table sees the full service. */
+export async function untilRecovered(observations: Observation[], upAt: number): Promise<void> {
+  const deadline = performance.now() + 20_000;
+  while (performance.now() < deadline && !Number.isFinite(recoveryMs(observations, upAt))) await sleep(100);
+  await sleep(1000);
+}
+
+/** Transport failures and 5xx other than 503, one line each (must be none). */
+export function brokenAnswers(observations: Observation[]): string[] {
+  const broken = observations.filter((o) => o.status === 0 || (o.status >= 500 && o.status !== 503));
+  return broken.map((o) => `${o.op} ${o.status} ${o.body.slice(0, 160)}`);
 }

@@ -184,3 +184,27 @@ export async function signInAccountPages(origin: string, account: { email: strin
   if (!page.includes('Connected apps')) throw new Error('account page did not show the signed-in view');
   return { jar, csrf: csrfOf(page), get, post };
 }
+
+/** The stack on `databaseUrl` and a minter on its database: what each fault suite starts first. */
+export async function startStackAndMinter(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<{ stack: ProcessStack; minter: Minter }> {
+  const stack = await startProcessStack(databaseUrl, extraEnv);
+  return { stack, minter: await openMinter(stack) };
+}
+
+/** Stops what startStackAndMinter started (either may be missing when a `before` failed). */
+export async function stopStackAndMinter(stack: ProcessStack | undefined, minter: Minter | undefined): Promise<void> {
+  await stack?.stop();
+  await minter?.close();
+}
+
+/** Both processes still running, and neither printed an error that escaped every handler. */
+export function survived(stack: ProcessStack): boolean {
+  return alive(stack.authorization) && alive(stack.mcp) && !CRASH_OUTPUT.test(stack.output());
+}
+
+/** Registers an afterEach that writes `report()` (the processes' output, database logs) to stderr when a test failed. */
+export function reportOnFailure(report: () => string): void {
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') process.stderr.write(`${report()}\n`);
+  });
+}
