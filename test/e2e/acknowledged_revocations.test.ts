@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { callTool } from '../support/mcp_server.ts';
 import { postgresUrl } from '../support/database.ts';
 import { sleep } from '../support/fault_workload.ts';
-import { createPrivateCluster, type PrivateCluster } from '../support/private_cluster.ts';
+import { createClusterWithDatabase, type PrivateCluster, SUITE_DATABASE } from '../support/private_cluster.ts';
 import {
   type AccountBrowser,
   alive,
@@ -22,7 +22,6 @@ import {
 } from '../support/process_stack.ts';
 
 const PORT = 55463;
-const DATABASE = 'portcullis';
 
 type Surface = '/revoke' | 'account page Disconnect' | 'CLI revoke grant';
 const SURFACES: Surface[] = ['/revoke', 'account page Disconnect', 'CLI revoke grant'];
@@ -35,9 +34,8 @@ const SURFACES: Surface[] = ['/revoke', 'account page Disconnect', 'CLI revoke g
   let browser: AccountBrowser;
 
   before(async () => {
-    cluster = await createPrivateCluster({ port: PORT });
-    await cluster.query(`create database ${DATABASE}`);
-    ({ stack, minter } = await startStackAndMinter(cluster.url(DATABASE)));
+    cluster = await createClusterWithDatabase(PORT);
+    ({ stack, minter } = await startStackAndMinter(cluster.url(SUITE_DATABASE)));
     browser = await signInAccountPages(stack.authorization.origin, minter.account);
   });
 
@@ -81,7 +79,7 @@ const SURFACES: Surface[] = ['/revoke', 'account page Disconnect', 'CLI revoke g
   async function expectRevoked(surface: Surface, grant: MintedGrant, crash: string): Promise<void> {
     const call = await callTool(stack.mcpUrl, grant.accessToken, 'whoami');
     expect(call.status, `${surface}, then ${crash}: the revoked token at the MCP server`).to.equal(401);
-    const rows = await cluster.query('select count(*)::int as count from oidc_grants where id = $1', [grant.grantId], DATABASE);
+    const rows = await cluster.query('select count(*)::int as count from oidc_grants where id = $1', [grant.grantId], SUITE_DATABASE);
     expect(rows[0]?.count, `${surface}, then ${crash}: the grant row`).to.equal(0);
   }
 

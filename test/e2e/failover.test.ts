@@ -19,7 +19,7 @@ import {
   untilRecovered,
   within,
 } from '../support/fault_workload.ts';
-import { createPrivateCluster, createStandby, type PrivateCluster } from '../support/private_cluster.ts';
+import { createClusterWithDatabase, createStandby, type PrivateCluster, SUITE_DATABASE } from '../support/private_cluster.ts';
 import {
   type MintedGrant,
   type Minter,
@@ -34,7 +34,6 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp_proxy.ts';
 
 const PRIMARY_PORT = 55466;
 const STANDBY_PORT = 55467;
-const DATABASE = 'portcullis';
 const STANDBY_NAME = 'standby1';
 
 (postgresUrl() ? describe : describe.skip)('failover to a synchronous standby behind a moving address', function () {
@@ -46,8 +45,7 @@ const STANDBY_NAME = 'standby1';
   let minter: Minter;
 
   before(async () => {
-    primary = await createPrivateCluster({ port: PRIMARY_PORT });
-    await primary.query(`create database ${DATABASE}`);
+    primary = await createClusterWithDatabase(PRIMARY_PORT);
     standby = await createStandby(primary, { port: STANDBY_PORT, applicationName: STANDBY_NAME });
     // Synchronous only once the standby streams: before that, every commit would wait for it.
     await primary.query(`alter system set synchronous_standby_names = '${STANDBY_NAME}'`);
@@ -60,7 +58,7 @@ const STANDBY_NAME = 'standby1';
       await sleep(100);
     }
     proxy = await startTcpProxy({ host: '127.0.0.1', port: PRIMARY_PORT });
-    ({ stack, minter } = await startStackAndMinter(`postgres://postgres@127.0.0.1:${proxy.port}/${DATABASE}`));
+    ({ stack, minter } = await startStackAndMinter(`postgres://postgres@127.0.0.1:${proxy.port}/${SUITE_DATABASE}`));
   });
 
   after(async () => {

@@ -21,7 +21,7 @@ import {
 } from '../support/fault_workload.ts';
 import { connectClient, refresh, revoke } from '../support/oauth_flow.ts';
 import { startPgBouncer, type PgBouncer } from '../support/pgbouncer.ts';
-import { createPrivateCluster, type PrivateCluster } from '../support/private_cluster.ts';
+import { createClusterWithDatabase, type PrivateCluster, SUITE_DATABASE } from '../support/private_cluster.ts';
 import {
   alive,
   keyReloads,
@@ -37,7 +37,6 @@ import {
 
 const CLUSTER_PORT = 55470;
 const PGBOUNCER_PORT = 55471;
-const DATABASE = 'portcullis';
 const UNDELIVERED = 'database notifications do not arrive';
 
 function occurrences(text: string, needle: string): number {
@@ -52,12 +51,11 @@ function occurrences(text: string, needle: string): number {
   let minter: Minter;
 
   before(async () => {
-    cluster = await createPrivateCluster({ port: CLUSTER_PORT });
-    await cluster.query(`create database ${DATABASE}`);
+    cluster = await createClusterWithDatabase(CLUSTER_PORT);
     // The statement timeout the servers would send at startup is ignored by PgBouncer: the database carries it.
-    await cluster.query(`alter database ${DATABASE} set statement_timeout = '1500ms'`);
-    bouncer = await startPgBouncer({ port: PGBOUNCER_PORT, upstreamPort: CLUSTER_PORT, database: DATABASE });
-    ({ stack, minter } = await startStackAndMinter(bouncer.url(DATABASE), { KEYS_REFRESH_INTERVAL: '1' }));
+    await cluster.query(`alter database ${SUITE_DATABASE} set statement_timeout = '1500ms'`);
+    bouncer = await startPgBouncer({ port: PGBOUNCER_PORT, upstreamPort: CLUSTER_PORT, database: SUITE_DATABASE });
+    ({ stack, minter } = await startStackAndMinter(bouncer.url(SUITE_DATABASE), { KEYS_REFRESH_INTERVAL: '1' }));
   });
 
   after(async () => {
@@ -85,7 +83,7 @@ function occurrences(text: string, needle: string): number {
     await admin.connect();
     try {
       const clients = (await admin.query('show clients')).rows as { database: string }[];
-      expect(clients.filter((row) => row.database === DATABASE).length).to.be.greaterThan(1);
+      expect(clients.filter((row) => row.database === SUITE_DATABASE).length).to.be.greaterThan(1);
     } finally {
       await admin.end();
     }

@@ -24,7 +24,7 @@ import {
   untilRecovered,
   within,
 } from '../support/fault_workload.ts';
-import { createPrivateCluster, type PrivateCluster } from '../support/private_cluster.ts';
+import { createClusterWithDatabase, type PrivateCluster, SUITE_DATABASE } from '../support/private_cluster.ts';
 import {
   type AccountBrowser,
   keyReloads,
@@ -42,7 +42,6 @@ import { createAccount } from '../../src/accounts/account_store.ts';
 import { TEST_PASSWORD } from '../support/server.ts';
 
 const PORT = 55460;
-const DATABASE = 'portcullis';
 
 interface FaultWindow {
   /** The database could not answer from `from` to `to`; it accepted connections again at `upAt`. */
@@ -74,9 +73,8 @@ interface Judgement {
   before(async () => {
     process.on('unhandledRejection', onCrash);
     process.on('uncaughtException', onCrash);
-    cluster = await createPrivateCluster({ port: PORT });
-    await cluster.query(`create database ${DATABASE}`);
-    ({ stack, minter } = await startStackAndMinter(cluster.url(DATABASE)));
+    cluster = await createClusterWithDatabase(PORT);
+    ({ stack, minter } = await startStackAndMinter(cluster.url(SUITE_DATABASE)));
     // Browsing an account of its own: the minted grants pile up on minter.account, and its page looks
     // up each app's client (one query per app, in parallel), which would make this a load test of that page.
     const browsing = await createAccount(minter.db, `browse-${Date.now()}@example.test`, TEST_PASSWORD);
@@ -176,7 +174,7 @@ interface Judgement {
     let terminated = 0;
     await underLoad('pg_terminate_backend of every backend', { onlyUnavailable: false, readyzDown: false }, async () => {
       const from = performance.now();
-      terminated = await cluster.terminateBackends(DATABASE);
+      terminated = await cluster.terminateBackends(SUITE_DATABASE);
       const to = performance.now();
       return { from, to, upAt: to };
     });
@@ -184,7 +182,7 @@ interface Judgement {
   });
 
   it('statement-timeout storm (the tables locked for 5 s): 503 within the statement timeout, /readyz stays up, then served', async () => {
-    const locker = new pg.Client({ connectionString: cluster.url(DATABASE) });
+    const locker = new pg.Client({ connectionString: cluster.url(SUITE_DATABASE) });
     locker.on('error', () => undefined);
     await locker.connect();
     try {
@@ -208,7 +206,7 @@ interface Judgement {
     let reachedMs = 0;
     await underLoad('key listener connections terminated, keys rotated at once', { onlyUnavailable: false, readyzDown: false }, async () => {
       const from = performance.now();
-      const terminated = await cluster.terminateBackends(DATABASE, "query like 'listen %'");
+      const terminated = await cluster.terminateBackends(SUITE_DATABASE, "query like 'listen %'");
       expect(terminated, 'listener connections (one per process)').to.equal(2);
       // Rotated before the listeners are back: the notification is missed and must not matter
       // (KEYS_REFRESH_INTERVAL is an hour here, so polling cannot be what delivers it).

@@ -195,6 +195,21 @@ export async function createPrivateCluster(options: ClusterOptions): Promise<Pri
   return cluster;
 }
 
+/** The database the fault suites' servers run on. */
+export const SUITE_DATABASE = 'portcullis';
+
+/** createPrivateCluster, then SUITE_DATABASE on it (the cluster is destroyed if that fails). */
+export async function createClusterWithDatabase(port: number): Promise<PrivateCluster> {
+  const cluster = await createPrivateCluster({ port });
+  try {
+    await cluster.query(`create database ${SUITE_DATABASE}`);
+  } catch (error) {
+    await cluster.destroy();
+    throw error;
+  }
+  return cluster;
+}
+
 /**
  * A streaming standby of `primary` (pg_basebackup -R: it follows the primary until promoted), under
  * `applicationName` so the primary can name it in synchronous_standby_names.
