@@ -8,7 +8,7 @@
 // them; and both servers recover by themselves when the proxy forwards again.
 import { expect } from 'chai';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
-import { connectClient, postForm, registerClient, type RegisteredClient, REDIRECT_URI, type TokenSet } from '../support/oauth_flow.ts';
+import { authorizeUrl, connectClient, postForm, registerClient, type RegisteredClient, REDIRECT_URI, type TokenSet } from '../support/oauth_flow.ts';
 import { createProxiedDatabase, type ProxiedDatabase } from '../support/proxied_database.ts';
 import { postgresUrl } from '../support/database.ts';
 import { createIntrospector, createTestAccount, TEST_PASSWORD } from '../support/server.ts';
@@ -85,15 +85,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     const observations: Observation[] = [];
     let running = true;
     let refreshToken = tokens.refresh_token!;
-    const authorizeUrl = `${stack.baseUrl}/authorize?${new URLSearchParams({
-      client_id: client.client_id,
-      response_type: 'code',
-      redirect_uri: REDIRECT_URI,
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-      scope: 'mcp:read',
-      resource: stack.mcpUrl,
-    })}`;
+    const loginPromptUrl = authorizeUrl(stack.baseUrl, client, stack.mcpUrl);
     const operations: Record<string, () => Promise<Response>> = {
       refresh: async () => {
         const response = await fetch(`${stack.baseUrl}/token`, {
@@ -116,7 +108,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
           },
           body: new URLSearchParams({ token: tokens.access_token }),
         }),
-      authorize: () => fetch(authorizeUrl, { redirect: 'manual', headers: { accept: 'text/html' } }),
+      authorize: () => fetch(loginPromptUrl, { redirect: 'manual', headers: { accept: 'text/html' } }),
       mcp: () =>
         fetch(stack.mcpUrl, {
           method: 'POST',

@@ -10,7 +10,7 @@ import { runCli } from '../../src/cli/program.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRevocationService } from '../../src/revocation/revocation_service.ts';
 import { startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
-import { connectClient, CookieJar, postForm, REDIRECT_URI, registerClient, type RegisteredClient, type TokenSet } from '../support/oauth_flow.ts';
+import { authorizeUrl, connectClient, CookieJar, postForm, REDIRECT_URI, registerClient, type RegisteredClient, type TokenSet } from '../support/oauth_flow.ts';
 import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
@@ -281,7 +281,7 @@ describe('fuzzing every surface with hostile input (fast-check)', function () {
     // One real interaction waiting at the login prompt, and random ids beside it.
     const jar = new CookieJar();
     const started = await fetch(
-      `${stack.baseUrl}/authorize?${new URLSearchParams({ client_id: client.client_id, response_type: 'code', redirect_uri: REDIRECT_URI, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', scope: 'mcp:read', resource: stack.mcpUrl })}`,
+      authorizeUrl(stack.baseUrl, client, stack.mcpUrl),
       { redirect: 'manual' },
     );
     jar.store(started);

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import knex from 'knex';
 import request from 'supertest';
 import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
-import { CookieJar, postForm, REDIRECT_URI, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { authorizeUrl, CookieJar, postForm, REDIRECT_URI, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
 import { createTestDatabase, postgresUrl, type TestDatabase } from '../support/database.ts';
 import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
@@ -26,18 +26,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A fresh interaction at the login prompt on `server` (requests carry `headers`): its login form URL and cookies. */
 async function loginForm(server: TestServer, client: RegisteredClient, headers: Record<string, string> = {}): Promise<{ url: string; jar: CookieJar }> {
   const jar = new CookieJar();
-  const started = await fetch(
-    `${server.baseUrl}/authorize?${new URLSearchParams({
-      client_id: client.client_id,
-      response_type: 'code',
-      redirect_uri: REDIRECT_URI,
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-      scope: 'mcp:read',
-      resource: server.config.resource,
-    })}`,
-    { redirect: 'manual', headers },
-  );
+  const started = await fetch(authorizeUrl(server.baseUrl, client, server.config.resource), { redirect: 'manual', headers });
   jar.store(started);
   await started.body?.cancel();
   return { url: new URL(`${started.headers.get('location')!}/login`, server.baseUrl).href, jar };

@@ -61,6 +61,23 @@ export function pkcePair(): { verifier: string; challenge: string } {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
+/** Any fixed S256 challenge: for requests that never reach the token endpoint. */
+const FIXED_CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
+
+/** An /authorize URL for `client` at REDIRECT_URI (S256; scope mcp:read unless given), e.g. to stop at the login prompt. */
+export function authorizeUrl(baseUrl: string, client: RegisteredClient, resource: string, scope = 'mcp:read'): string {
+  const query = new URLSearchParams({
+    client_id: client.client_id,
+    response_type: 'code',
+    redirect_uri: REDIRECT_URI,
+    code_challenge: FIXED_CHALLENGE,
+    code_challenge_method: 'S256',
+    scope,
+    resource,
+  });
+  return `${baseUrl}/authorize?${query}`;
+}
+
 /** A minimal cookie jar: enough for the provider's interaction and session cookies on one host. */
 export class CookieJar {
   readonly #cookies = new Map<string, string>();
