@@ -5,11 +5,12 @@ import type { Context, Next } from 'koa';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { MCP_SCOPES } from '../provider/scopes.ts';
-import { setUnavailableRetryAfter } from '../retry_after.ts';
+import { challengeHeader, unavailable } from '../resource_server/challenges.ts';
+import { scopesForToolCalls } from '../resource_server/tool_scopes.ts';
 import { type AccessTokenVerifier, type AuthInfo, InvalidTokenError } from '../tokens/access_token_verifier.ts';
 import { DPOP_SIGNING_ALGS, InvalidDpopProof } from '../tokens/dpop_proof.ts';
 import { MissingCredentials, presentedScheme, requestTokenAuthenticator, type TokenScheme, tokenRequest } from '../tokens/request_token.ts';
-import { TOOL_SCOPES, type ToolName } from './tools.ts';
+import { TOOL_SCOPES } from './tools.ts';
 
 export interface McpAuthState {
   auth: AuthInfo;
@@ -19,16 +20,12 @@ export interface McpAuthState {
 const ALL_SCOPES = Object.keys(MCP_SCOPES).join(' ');
 const ALGS = DPOP_SIGNING_ALGS.join(' ');
 
-function quoted(value: string): string {
-  return `"${value.replace(/["\\]/g, '')}"`;
-}
-
+/** The kit's challenges (src/resource_server/challenges.ts), in the scheme the request used, with DPoP's algs. */
 function challenge(ctx: Context, status: 401 | 403, scheme: TokenScheme, fields: Record<string, string>): void {
-  const params = Object.entries(scheme === 'DPoP' ? { ...fields, algs: ALGS } : fields).map(([name, value]) => `${name}=${quoted(value)}`);
   ctx.status = status;
-  ctx.set('WWW-Authenticate', `${scheme} ${params.join(', ')}`);
+  ctx.set('WWW-Authenticate', challengeHeader(scheme, scheme === 'DPoP' ? { ...fields, algs: ALGS } : fields));
   // A Bearer (or bare) request also learns that DPoP is accepted, and with which algorithms.
-  if (scheme === 'Bearer' && status === 401) ctx.append('WWW-Authenticate', `DPoP algs=${quoted(ALGS)}`);
+  if (scheme === 'Bearer' && status === 401) ctx.append('WWW-Authenticate', challengeHeader('DPoP', { algs: ALGS }));
   ctx.set('Cache-Control', 'no-store');
   ctx.body = { error: fields.error, error_description: fields.error_description };
 }
@@ -67,9 +64,10 @@ export function authenticate({ verifier, db, resourceMetadataUrl, logger }: {
       }
       // No verdict (database or authorization server unreachable): never valid, never a 500.
       logger.warn({ err: error }, 'access token verification unavailable');
-      ctx.status = 503;
-      setUnavailableRetryAfter(ctx);
-      ctx.body = { error: 'temporarily_unavailable', error_description: 'token verification is unavailable, try again' };
+      const { status, headers, body } = unavailable();
+      ctx.status = status;
+      ctx.set(headers);
+      ctx.body = body;
       return;
     }
     Object.assign(ctx.state as McpAuthState, { auth, scheme });
@@ -78,24 +76,11 @@ export function authenticate({ verifier, db, resourceMetadataUrl, logger }: {
   };
 }
 
-/** The scopes the JSON-RPC message(s) in the body need: one per tools/call of a known tool. */
-export function scopesNeeded(body: unknown): Set<string> {
-  const needed = new Set<string>();
-  for (const message of Array.isArray(body) ? body : [body]) {
-    if (!message || typeof message !== 'object') continue;
-    const { method, params } = message as { method?: unknown; params?: { name?: unknown } };
-    if (method !== 'tools/call' || typeof params?.name !== 'string') continue;
-    const scope = TOOL_SCOPES[params.name as ToolName];
-    if (scope) needed.add(scope);
-  }
-  return needed;
-}
-
 /** 403 insufficient_scope, naming the scopes to re-authorize with (the held ones plus the missing). */
 export function requireToolScopes({ resourceMetadataUrl }: { resourceMetadataUrl: string }) {
   return async function checkToolScopes(ctx: Context, next: Next): Promise<void> {
     const { auth, scheme } = ctx.state as McpAuthState;
-    const missing = [...scopesNeeded(ctx.request.body)].filter((scope) => !auth.scopes.includes(scope));
+    const missing = [...scopesForToolCalls(ctx.request.body, TOOL_SCOPES)].filter((scope) => !auth.scopes.includes(scope));
     if (missing.length > 0) {
       challenge(ctx, 403, scheme, {
         resource_metadata: resourceMetadataUrl,

@@ -12,6 +12,7 @@ import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import { sameResource } from '../provider/scopes.ts';
+import { VerificationUnavailable } from './verification_unavailable.ts';
 
 /** What a verifier resolves a token to: the MCP SDK's AuthInfo plus the token's sender constraint. */
 export interface AuthInfo extends SdkAuthInfo {
@@ -24,12 +25,7 @@ export interface AccessTokenVerifier {
   verifyAccessToken(token: string): Promise<AuthInfo>;
 }
 
-/** The verifier could not reach a verdict (storage or authorization server unavailable). */
-export class VerificationUnavailable extends Error {
-  override name = 'VerificationUnavailable';
-}
-
-export { InvalidTokenError };
+export { InvalidTokenError, VerificationUnavailable };
 
 export interface ProviderTokenVerifierOptions {
   provider: Provider;

@@ -66,7 +66,8 @@ export function tokenRequest(ctx: Context): TokenRequest {
   };
 }
 
-export function requestTokenAuthenticator({ verifier, db }: { verifier: AccessTokenVerifier; db: Database }) {
+/** Without `db` (no DPoP proof replay store: the resource-server kit) only the Bearer scheme is accepted. */
+export function requestTokenAuthenticator({ verifier, db }: { verifier: AccessTokenVerifier; db?: Database }) {
   return async function authenticateRequestToken(request: TokenRequest): Promise<AuthenticatedToken> {
     const presented = credentials(request.authorization);
     if (!presented) {
@@ -81,6 +82,7 @@ export function requestTokenAuthenticator({ verifier, db }: { verifier: AccessTo
       if (auth.jkt) throw new InvalidTokenError('this token is DPoP-bound: present it with the DPoP scheme and a DPoP proof');
       return { auth, scheme };
     }
+    if (!db) throw new InvalidTokenError('this resource server accepts Bearer tokens only');
 
     if (request.proofs.length !== 1) throw new InvalidDpopProof('exactly one DPoP proof header is required');
     // The proof first: a forged or stale one costs no database round trip.

@@ -1,0 +1,46 @@
+// A provider for reading the stored models only (access tokens, grants, clients) on the shared
+// database: what a resource server outside the authorization server's process (the kit's database
+// mode, src/resource_server/) verifies tokens with, under the same configuration — so a client the
+// authorization server accepts is found here too, and a disabled one is not. It serves no route and
+// signs nothing, so it holds no keys; and it never authenticates a client, so a client's sealed
+// secret stays sealed (no SECRETS_KEY is needed).
+import Provider from 'oidc-provider';
+import { findAccountById } from '../accounts/account_store.ts';
+import { createAdapterFactory } from '../adapter/knex_adapter.ts';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/connect.ts';
+import type { Logger } from '../logger.ts';
+import { createRevocationService } from '../revocation/revocation_service.ts';
+import type { PayloadCodec } from '../secrets/client_secrets.ts';
+import { isClientDisabled } from '../storage/client_store.ts';
+import { isOperatorClient } from '../storage/operator_store.ts';
+import { resourceServerResource } from '../storage/resource_server_store.ts';
+import { CLOCK_TOLERANCE, providerConfiguration } from './configuration.ts';
+import { refuseDisabledClients } from './disabled_clients.ts';
+
+/** Client payloads as stored: a reader needs the client's existence and metadata, never its secret. */
+const SEALED_AS_STORED: PayloadCodec = {
+  encode: () => {
+    throw new Error('a models-only provider never writes clients');
+  },
+  decode: (_id, payload) => payload,
+};
+
+export function createModelProvider({ config, db, logger }: { config: Config; db: Database; logger: Logger }): Provider {
+  // The adapter's revocation paths (destroy, consume) are the library's token endpoint's: never taken here.
+  const revocation = createRevocationService(db, logger);
+  const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: SEALED_AS_STORED });
+  const provider = new Provider(
+    config.issuer,
+    providerConfiguration({
+      config,
+      keys: { signingKeys: [], cookieKeys: [] },
+      adapter,
+      findAccountById: (id) => findAccountById(db, id),
+      isOperatorClient: (clientId) => isOperatorClient(db, clientId),
+      resourceServerResource: (clientId) => resourceServerResource(db, clientId),
+    }),
+  );
+  refuseDisabledClients(provider, (clientId) => isClientDisabled(db, clientId));
+  return provider;
+}
