@@ -2,8 +2,10 @@
 // database: what a resource server outside the authorization server's process (the kit's database
 // mode, src/resource_server/) verifies tokens with, under the same configuration — so a client the
 // authorization server accepts is found here too, and a disabled one is not. It serves no route and
-// signs nothing, so it holds no keys; and it never authenticates a client, so a client's sealed
-// secret stays sealed (no SECRETS_KEY is needed).
+// signs nothing, so it needs none of the server's keys; and it never authenticates a client, so a
+// client's sealed secret stays sealed (no SECRETS_KEY is needed).
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import type { JWK } from 'jose';
 import Provider from 'oidc-provider';
 import { findAccountById } from '../accounts/account_store.ts';
 import { createAdapterFactory } from '../adapter/knex_adapter.ts';
@@ -26,6 +28,15 @@ const SEALED_AS_STORED: PayloadCodec = {
   decode: (_id, payload) => payload,
 };
 
+/**
+ * A throwaway key of the servers' signing algorithm (src/keys/key_store.ts), never used to sign: the
+ * library validates a client's `*_signed_response_alg` metadata against the algorithms its keys allow.
+ */
+function placeholderSigningKey(): JWK {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: randomUUID(), alg: 'RS256', use: 'sig' };
+}
+
 export function createModelProvider({ config, db, logger }: { config: Config; db: Database; logger: Logger }): Provider {
   // The adapter's revocation paths (destroy, consume) are the library's token endpoint's: never taken here.
   const revocation = createRevocationService(db, logger);
@@ -34,7 +45,7 @@ export function createModelProvider({ config, db, logger }: { config: Config; db
     config.issuer,
     providerConfiguration({
       config,
-      keys: { signingKeys: [], cookieKeys: [] },
+      keys: { signingKeys: [placeholderSigningKey()], cookieKeys: [] },
       adapter,
       findAccountById: (id) => findAccountById(db, id),
       isOperatorClient: (clientId) => isOperatorClient(db, clientId),

@@ -43,11 +43,13 @@ export function insufficientScope(fields: { resource_metadata: string; error_des
 }
 
 function refusal(status: 401 | 403, fields: ChallengeFields): Refusal {
-  const body = fields.error ? { error: fields.error, error_description: fields.error_description } : { error_description: fields.error_description };
+  // Without an error code the challenge carries no other error information either (RFC 6750 §3.1).
+  const { error_description, ...challenged } = fields;
+  const header = challengeHeader('Bearer', fields.error ? { ...challenged, error_description } : challenged);
   return {
     status,
-    headers: { 'WWW-Authenticate': challengeHeader('Bearer', { ...fields }), 'Cache-Control': 'no-store' },
-    body,
+    headers: { 'WWW-Authenticate': header, 'Cache-Control': 'no-store' },
+    body: fields.error ? { error: fields.error, error_description } : { error_description },
   };
 }
 

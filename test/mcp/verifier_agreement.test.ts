@@ -11,6 +11,7 @@ import {
   type AccessTokenVerifier,
 } from '../../src/tokens/access_token_verifier.ts';
 import { introspectionTokenVerifier } from '../../src/tokens/introspection_token_verifier.ts';
+import { createTokenVerifier, InvalidTokenError } from '../../src/resource_server/index.ts';
 import {
   connectClient,
   introspect,
@@ -44,6 +45,13 @@ describe('verifier agrees with /introspect', () => {
         clientId: resourceServer.client_id,
         clientSecret: resourceServer.client_secret!,
         resource: stack.mcpUrl,
+      }),
+      // The resource-server kit's two modes (portcullis/resource-server), held to the same oracle.
+      'kit database': createTokenVerifier({ resource: stack.mcpUrl, database: stack.db }),
+      'kit introspection': createTokenVerifier({
+        resource: stack.mcpUrl,
+        issuer: stack.baseUrl,
+        introspection: { clientId: resourceServer.client_id, clientSecret: resourceServer.client_secret! },
       }),
     };
   });
@@ -122,19 +130,20 @@ describe('verifier agrees with /introspect', () => {
     'garbage': async () => `not-a-token-${Math.random().toString(36).slice(2)}`,
   };
 
-  it('for many generated token states, in both verification modes', async () => {
-    const rows: { state: string; oracle: boolean; verdicts: Record<string, boolean> }[] = [];
+  it('for many generated token states, in both verification modes and both modes of the resource-server kit', async () => {
+    const rows: { state: string; oracle: boolean; verdicts: Record<string, boolean | string> }[] = [];
     for (let round = 0; round < 3; round += 1) {
       for (const [state, generate] of Object.entries(states)) {
         const token = await generate();
         const answer = (await introspect(stack.baseUrl, resourceServer, token)).body;
         const oracle =
           answer.active === true && answer.token_type === 'Bearer' && typeof answer.aud === 'string' && sameResource(answer.aud, stack.mcpUrl);
-        const verdicts: Record<string, boolean> = {};
+        const verdicts: Record<string, boolean | string> = {};
         for (const [mode, verifier] of Object.entries(verifiers)) {
+          // A refusal is the SDK's InvalidTokenError; anything else is no verdict, and disagrees.
           verdicts[mode] = await verifier.verifyAccessToken(token).then(
             () => true,
-            () => false,
+            (error: unknown) => (error instanceof InvalidTokenError ? false : String(error)),
           );
         }
         rows.push({ state, oracle, verdicts });
