@@ -94,8 +94,15 @@ async function startExample(project: string, port: number, env: Record<string, s
   };
 }
 
+interface AuthorizationServer {
+  server: ServerProcess;
+  env: Record<string, string>;
+  /** Starts it again after a stop, on the same port with the same settings. */
+  restart(): Promise<void>;
+}
+
 /** The authorization server alone (SERVE=authorization), issuing tokens for the example's resource. */
-async function startAuthorizationServer(databaseUrl: string, resource: string): Promise<{ server: ServerProcess; env: Record<string, string> }> {
+async function startAuthorizationServer(databaseUrl: string, resource: string): Promise<AuthorizationServer> {
   const port = await freePort();
   const env = {
     DATABASE_URL: databaseUrl,
@@ -106,8 +113,15 @@ async function startAuthorizationServer(databaseUrl: string, resource: string): 
     RATE_LIMIT_TOKEN: '0',
     RATE_LIMIT_REGISTRATION: '0',
   };
-  const server = await startProcess('authorization', 'src/main.ts', port, { ...env, SERVE: 'authorization', PORT: String(port) });
-  return { server, env };
+  const start = () => startProcess('authorization', 'src/main.ts', port, { ...env, SERVE: 'authorization', PORT: String(port) });
+  const started: AuthorizationServer = {
+    server: await start(),
+    env,
+    async restart() {
+      started.server = await start();
+    },
+  };
+  return started;
 }
 
 (postgresUrl() ? describe : describe.skip)('resource-server kit: npm pack, install, and the example in front of Portcullis (PostgreSQL)', function () {
@@ -143,7 +157,7 @@ async function startAuthorizationServer(databaseUrl: string, resource: string): 
     describe(`${mode} mode`, () => {
       let proxied: ProxiedDatabase | undefined;
       let shared: SharedSchema | undefined;
-      let authorization: { server: ServerProcess; env: Record<string, string> };
+      let authorization: AuthorizationServer;
       let example: Example;
       let account: { email: string; password: string };
       let oauth: HeadlessOAuthProvider;
@@ -229,10 +243,9 @@ async function startAuthorizationServer(databaseUrl: string, resource: string): 
         expect(down.status, JSON.stringify(down.body)).to.equal(503);
         expect(down.headers.get('retry-after')).to.match(/^\d+$/);
         expect(down.body).to.include({ error: 'temporarily_unavailable' });
-        if (mode === 'database') {
-          proxied!.proxy.restore();
-          expect((await callTool(example.url, token, 'echo', { text: 'back' })).status).to.equal(200);
-        }
+        if (mode === 'database') proxied!.proxy.restore();
+        else await authorization.restart();
+        expect((await callTool(example.url, token, 'echo', { text: 'back' })).status).to.equal(200);
       });
     });
   }
