@@ -18,11 +18,18 @@ export interface BearerAuthOptions {
    * body (e.g. toolCallScopes({...}) for per-tool scopes). Missing ones: 403 insufficient_scope.
    */
   requiredScopes?: readonly string[] | ((request: unknown, body: unknown) => Iterable<string>);
+  /** Told why a request got 503 (default: one console.warn line per request). */
+  onUnavailable?: (error: unknown) => void;
+}
+
+function warnUnavailable(error: unknown): void {
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  console.warn(`portcullis/resource-server: token verification unavailable (${error instanceof Error ? error.message : String(error)}${cause})`);
 }
 
 export type BearerOutcome = { auth: AuthInfo } | { refusal: Refusal };
 
-export function bearerAuthentication({ verifier, resourceMetadataUrl, requiredScopes = [] }: BearerAuthOptions) {
+export function bearerAuthentication({ verifier, resourceMetadataUrl, requiredScopes = [], onUnavailable = warnUnavailable }: BearerAuthOptions) {
   const authenticateToken = requestTokenAuthenticator({ verifier });
   return async function authenticateBearer(authorization: string | undefined, request: unknown, body: unknown): Promise<BearerOutcome> {
     let auth: AuthInfo;
@@ -35,6 +42,7 @@ export function bearerAuthentication({ verifier, resourceMetadataUrl, requiredSc
         return { refusal: unauthorized({ resource_metadata: resourceMetadataUrl, error: 'invalid_token', error_description: error.message }) };
       }
       // No verdict (VerifierUnavailableError, or a verifier of the caller's that failed): never a pass, never a 500.
+      onUnavailable(error);
       return { refusal: unavailable() };
     }
     const needed = [...new Set(typeof requiredScopes === 'function' ? requiredScopes(request, body) : requiredScopes)];

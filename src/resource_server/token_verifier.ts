@@ -69,12 +69,15 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   if (!/^postgres(ql)?:\/\//.test(options.databaseUrl ?? '')) {
     throw new TypeError('createTokenVerifier: databaseUrl must be the authorization server’s postgres:// URL');
   }
-  const db = openDatabase({ url: options.databaseUrl, poolMax: options.poolMax ?? 5, dataDir: '', ...KIT_DATABASE_TIMEOUTS });
+  // Knex's own connection warnings stay quiet: each failure reaches the caller as VerifierUnavailableError.
+  const db = openDatabase({ url: options.databaseUrl, poolMax: options.poolMax ?? 5, dataDir: '', ...KIT_DATABASE_TIMEOUTS }, SILENT);
   return databaseMode(options.resource, db, () => db.destroy());
 }
 
+const SILENT = createLogger('silent');
+
 function databaseMode(resource: string, db: Knex, release: () => Promise<void>): TokenVerifier {
-  const logger = createLogger('silent');
+  const logger = SILENT;
   // The configuration the authorization server's provider is built with, for this resource (its issuer
   // only names routes, which a models-only provider never serves).
   const config = loadConfig({ MCP_RESOURCE: resource });
