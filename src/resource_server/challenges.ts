@@ -11,7 +11,7 @@ import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../retry_after.ts';
 
 export interface ChallengeFields {
   resource_metadata: string;
-  error?: 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof';
+  error?: 'invalid_token' | 'insufficient_scope';
   error_description?: string;
   scope?: string;
 }

@@ -63,18 +63,26 @@ export interface TokenVerifier extends OAuthTokenVerifier {
 /** Short waits: a database that does not answer is a 503 within seconds, not a hung request. */
 const KIT_DATABASE_TIMEOUTS = { acquireTimeoutMs: 3000, connectTimeoutMs: 2000, statementTimeoutMs: 5000 };
 
+const SILENT = createLogger('silent');
+
+/** A configuration mistake is thrown at once, where it is made, not turned into 503s later. */
+function refuse(problem: string): never {
+  throw new TypeError(`createTokenVerifier: ${problem}`);
+}
+
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  if ('introspection' in options) return introspectionMode(options);
-  if ('database' in options) return databaseMode(options.resource, options.database, async () => {});
-  if (!/^postgres(ql)?:\/\//.test(options.databaseUrl ?? '')) {
-    throw new TypeError('createTokenVerifier: databaseUrl must be the authorization server’s postgres:// URL');
+  if (!URL.canParse(options?.resource)) refuse('resource must be the absolute URL tokens are issued for');
+  if ('introspection' in options) {
+    if (!URL.canParse(options.issuer)) refuse('issuer must be the authorization server’s issuer URL');
+    if (!options.introspection?.clientId || !options.introspection.clientSecret) refuse('introspection needs clientId and clientSecret');
+    return introspectionMode(options);
   }
+  if ('database' in options) return databaseMode(options.resource, options.database, async () => {});
+  if (!/^postgres(ql)?:\/\//.test(options.databaseUrl ?? '')) refuse('databaseUrl must be the authorization server’s postgres:// URL');
   // Knex's own connection warnings stay quiet: each failure reaches the caller as VerifierUnavailableError.
   const db = openDatabase({ url: options.databaseUrl, poolMax: options.poolMax ?? 5, dataDir: '', ...KIT_DATABASE_TIMEOUTS }, SILENT);
   return databaseMode(options.resource, db, () => db.destroy());
 }
-
-const SILENT = createLogger('silent');
 
 function databaseMode(resource: string, db: Knex, release: () => Promise<void>): TokenVerifier {
   const logger = SILENT;

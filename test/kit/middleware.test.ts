@@ -153,8 +153,18 @@ for (const [framework, handler] of [
   });
 }
 
-describe('resource-server kit verifiers: an outage is VerifierUnavailableError', () => {
+describe('resource-server kit verifiers: a mistake is thrown at once, an outage is VerifierUnavailableError', () => {
   const failure = (promise: Promise<unknown>) => promise.then(() => 'accepted', (error: unknown) => error);
+
+  it('a configuration mistake is thrown at once, not answered 503 later', () => {
+    const mistakes = [
+      { resource: 'not a url', databaseUrl: 'postgres://127.0.0.1/x' },
+      { resource: RESOURCE, databaseUrl: 'mysql://127.0.0.1/x' },
+      { resource: RESOURCE, issuer: 'https://auth.example.test', introspection: { clientId: 'rs', clientSecret: '' } },
+      { resource: RESOURCE, issuer: '', introspection: { clientId: 'rs', clientSecret: 's' } },
+    ];
+    for (const options of mistakes) expect(() => createTokenVerifier(options), JSON.stringify(options)).to.throw(TypeError, /^createTokenVerifier: /);
+  });
 
   it('database mode, the database unreachable', async function () {
     this.timeout(20_000);
