@@ -148,9 +148,28 @@ async function startAuthorizationServer(databaseUrl: string, resource: string): 
       cwd: project.directory,
     });
     expect(stdout.trim().split(' ')).to.include.members(['createTokenVerifier', 'requireBearerAuth', 'bearerAuthenticator', 'protectedResourceMetadataHandler', 'VerifierUnavailableError']);
-    const manifest = JSON.parse(readFileSync(join(project.directory, 'node_modules/portcullis/package.json'), 'utf8')) as { exports: Record<string, { types: string }> };
-    const types = readFileSync(join(project.directory, 'node_modules/portcullis', manifest.exports['./resource-server']!.types), 'utf8');
-    expect(types).to.include('createTokenVerifier');
+  });
+
+  it('types a TypeScript importer from its declarations (with only @types/node besides)', async () => {
+    // Wrong options must fail to compile: declarations that resolved to `any` would accept them.
+    writeFileSync(
+      join(project.directory, 'consumer.ts'),
+      `import { createTokenVerifier, requireBearerAuth, resourceMetadataUrl, type AuthInfo, type TokenVerifier } from 'portcullis/resource-server';
+const verifier: TokenVerifier = createTokenVerifier({ resource: 'https://mcp.example.test/mcp', issuer: 'https://auth.example.test', introspection: { clientId: 'rs', clientSecret: 's' } });
+export const auth: Promise<AuthInfo> = verifier.verifyAccessToken('token');
+export const middleware = requireBearerAuth({ verifier, resourceMetadataUrl: resourceMetadataUrl('https://mcp.example.test/mcp') });
+// @ts-expect-error a mode needs its settings
+createTokenVerifier({ resource: 'https://mcp.example.test/mcp' });
+`,
+    );
+    const tsconfig = {
+      compilerOptions: { module: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, typeRoots: [join(ROOT, 'node_modules/@types')], types: ['node'] },
+      files: ['consumer.ts'],
+    };
+    writeFileSync(join(project.directory, 'tsconfig.json'), JSON.stringify(tsconfig));
+    await run(join(ROOT, 'node_modules/.bin/tsc'), ['-p', project.directory]).catch((error: { stdout: string }) => {
+      throw new Error(`the importer does not compile:\n${error.stdout}`);
+    });
   });
 
   for (const mode of ['database', 'introspection'] as const) {
