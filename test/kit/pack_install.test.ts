@@ -124,7 +124,7 @@ async function startAuthorizationServer(databaseUrl: string, resource: string): 
   return started;
 }
 
-(postgresUrl() ? describe : describe.skip)('resource-server kit: npm pack, install, and the example in front of Portcullis (PostgreSQL)', function () {
+(postgresUrl() ? describe : describe.skip)('resource-server kit: npm pack, install, and the example in front of Portcullis (needs PostgreSQL: DATABASE_URL)', function () {
   this.timeout(900_000);
   let project: { directory: string; tarball: string };
 
