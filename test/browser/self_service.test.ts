@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { findAccountByEmail } from '../../src/accounts/account_store.ts';
 import { inviteAccount } from '../../src/accounts/self_service.ts';
+import { issueAccountToken } from '../../src/storage/account_token_store.ts';
 import { listAudit } from '../../src/storage/audit_store.ts';
 import { type CallbackListener, launchChromium, startCallbackListener } from '../support/browser.ts';
 import { type MailCapture, startMailCapture } from '../support/mail_capture.ts';
@@ -165,6 +166,9 @@ describe('self-service accounts in a browser (Chromium)', function () {
     const tokens = await exchange(client, await codeArrives, verifier);
     expect((await callTool(stack.mcpUrl, tokens.access_token, 'whoami')).status).to.equal(200);
     const account = (await findAccountByEmail(stack.db, email))!;
+    // A pending reset link too: deleting the account must take it along.
+    await issueAccountToken(stack.db, 'reset-password', { accountId: account.id }, 600);
+    expect(await stack.db('account_tokens').where({ account_id: account.id })).to.have.length(1);
 
     // Delete my account: the password again (a wrong one first), then everything goes at once.
     await page.goto(`${stack.baseUrl}/account`);

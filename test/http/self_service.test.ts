@@ -7,6 +7,9 @@ import { authenticate, findAccountByEmail } from '../../src/accounts/account_sto
 import { inviteAccount } from '../../src/accounts/self_service.ts';
 import { loadConfig } from '../../src/config.ts';
 import { productionProblems } from '../../src/production_policy.ts';
+import { CLOCK_TOLERANCE } from '../../src/provider/configuration.ts';
+import { issueAccountToken } from '../../src/storage/account_token_store.ts';
+import { purgeExpired } from '../../src/storage/janitor.ts';
 import { type MailCapture, startMailCapture } from '../support/mail_capture.ts';
 import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
@@ -202,6 +205,16 @@ describe('self-service accounts (HTTP)', function () {
     await agent.post('/account/forgot-password').type('form').send({ csrf, email: account.email }).expect(200);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(mail.mails.filter((sent) => sent.to.includes(account.email))).to.deep.equal([]);
+  });
+
+  it('the janitor purges expired links', async () => {
+    const account = await createTestAccount(server.db, 'janitor');
+    await issueAccountToken(server.db, 'verify-email', { accountId: account.id }, 600);
+    await issueAccountToken(server.db, 'reset-password', { accountId: account.id }, 600);
+    await server.db('account_tokens').where({ account_id: account.id, purpose: 'verify-email' }).update({ expires_at: new Date(Date.now() - 60_000) });
+    const purged = await purgeExpired(server.db, CLOCK_TOLERANCE);
+    expect(purged.accountTokens).to.be.at.least(1);
+    expect((await server.db('account_tokens').where({ account_id: account.id })).map((row: { purpose: string }) => row.purpose)).to.deep.equal(['reset-password']);
   });
 
   it('links to sign-up and the forgotten-password form from both sign-in forms, and shows the brand', async () => {
