@@ -4,7 +4,7 @@
 import type { Context } from 'koa';
 import { AccountInputError } from '../accounts/account_store.ts';
 import type { MailPermission } from '../accounts/mail_limiter.ts';
-import { InvalidLinkError, type SelfService } from '../accounts/self_service.ts';
+import { InvalidLinkError, LINK_TTL, type SelfService } from '../accounts/self_service.ts';
 import { type AccountPages, field, render } from './account_steps.ts';
 import { csrfToken } from './csrf.ts';
 import {
@@ -134,7 +134,7 @@ export function forgotPasswordHandler(pages: AccountPages) {
       ctx,
       checkYourMailPage({
         heading: 'Check your email',
-        message: `If ${email} belongs to an account, we have sent a link to it. It works once, for 30 minutes.`,
+        message: `If ${email} belongs to an account, we have sent a link to it. It works once, for ${LINK_TTL['reset-password'] / 60} minutes.`,
         returnTo,
       }),
     );

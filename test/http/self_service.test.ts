@@ -1,11 +1,13 @@
 // Self-service accounts over HTTP (no browser): sign-up and email verification, forgotten password,
 // invitations, the mail limits, CSRF, no email enumeration, links stored only as hashes, and the
 // settings that turn each page on. Mail goes over real SMTP to a server the test starts.
+import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import request from 'supertest';
 import { authenticate, findAccountByEmail } from '../../src/accounts/account_store.ts';
 import { inviteAccount } from '../../src/accounts/self_service.ts';
 import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
 import { productionProblems } from '../../src/production_policy.ts';
 import { CLOCK_TOLERANCE } from '../../src/provider/configuration.ts';
 import { issueAccountToken } from '../../src/storage/account_token_store.ts';
@@ -236,6 +238,31 @@ describe('self-service settings', function () {
       const page = await request(server.baseUrl).get('/account').expect(200);
       expect(page.text).to.not.include('/account/sign-up').and.not.include('/account/forgot-password');
       expect(page.text).to.include('· Portcullis</title>');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('without SMTP_URL outside production, writes each mail (link included) to the log instead', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const server = await startTestServer({ env: { SIGNUP: 'open' }, logger: createLogger('warn', sink) });
+    try {
+      const agent = request.agent(server.baseUrl);
+      const email = uniqueEmail('devmail');
+      const csrf = csrfOf((await agent.get('/account/sign-up').expect(200)).text);
+      await agent.post('/account/sign-up').type('form').send({ csrf, email, new_password: TEST_PASSWORD, confirm_password: TEST_PASSWORD }).expect(200);
+      let logged: { mail?: { to: string; text: string } } | undefined;
+      for (let attempt = 0; attempt < 50 && !logged; attempt += 1) {
+        logged = lines.map((line) => JSON.parse(line) as { mail?: { to: string; text: string } }).find((line) => line.mail?.to === email);
+        if (!logged) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(logged?.mail?.text).to.include(`${server.baseUrl}/account/verify-email?token=`);
     } finally {
       await server.close();
     }

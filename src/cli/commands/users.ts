@@ -98,7 +98,7 @@ export function registerUserCommands(program: Command): void {
     { name: 'enable', description: 'let a disabled account sign in again', run: 'enableAccount' },
     {
       name: 'delete',
-      description: "revoke everything, then erase the account's personal data (its email, password hash and notes)",
+      description: "revoke everything, then erase the account's personal data (its email, password hash, notes and pending links)",
       run: 'deleteAccount',
     },
   ];
