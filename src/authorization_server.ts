@@ -25,6 +25,9 @@ import type { Keyring } from './secrets/keyring.ts';
 import { loadKeyring } from './secrets/keyring_source.ts';
 import { reencryptSecrets } from './storage/secret_reencryption.ts';
 import { signInLimiter } from './accounts/sign_in_limiter.ts';
+import { mailLimiter } from './accounts/mail_limiter.ts';
+import { createSelfService } from './accounts/self_service.ts';
+import { createMailer } from './mail/mailer.ts';
 
 export interface AuthorizationServer {
   provider: Provider;
@@ -63,15 +66,35 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
   provider.on('access_token.saved', (token: { grantId?: string }) => token.grantId && recordGrantUse(token.grantId));
   const admin = adminResource(config.issuer);
   const verifier = operatorTokenVerifier({ provider, resource: admin, isOperator: (id) => isOperatorClient(db, id) });
+  const selfService = createSelfService({
+    db,
+    settings: config.selfService,
+    mailer: createMailer(config.mail, logger),
+    mailLimits: mailLimiter(db, config.rateLimits),
+    revocation,
+    brand: config.brand,
+    issuer: config.issuer,
+    logger,
+  });
   const app = createHttpApp({
     provider,
     db,
     logger,
     trustProxy: config.trustProxy,
     rateLimits: config.rateLimits,
+    brand: config.brand,
+    selfService,
     routers: [
-      adminRoutes({ db, revocation, verifier, resource: admin }),
-      accountRoutes({ provider, db, revocation, issuer: config.issuer, sessionTtl: config.ttl.session, logins: signInLimiter(db, config.rateLimits) }),
+      adminRoutes({ db, revocation, verifier, resource: admin, issuer: config.issuer }),
+      accountRoutes({
+        provider,
+        db,
+        revocation,
+        issuer: config.issuer,
+        sessionTtl: config.ttl.session,
+        logins: signInLimiter(db, config.rateLimits),
+        selfService,
+      }),
     ],
   });
   return { provider, app, revocation, adapterFor, keyring };

@@ -27,6 +27,33 @@ const proxyHops = z.union([flag(false).transform(Number), z.coerce.number().int(
 
 const DAY = 24 * 60 * 60;
 
+// Branding: shown on every page and in every mail, so nothing that could break out of text or a URL.
+const brandName = optionalText.pipe(
+  z
+    .string()
+    .max(60)
+    .regex(/^[^\p{Cc}<>]*$/u, 'no control characters, < or >')
+    .optional(),
+);
+const httpsUrl = optionalText.pipe(
+  z
+    .url()
+    .refine((value) => new URL(value).protocol === 'https:', 'must be an https:// URL')
+    .optional(),
+);
+const supportUrl = optionalText.pipe(
+  z
+    .url()
+    .refine((value) => ['https:', 'mailto:'].includes(new URL(value).protocol), 'must be an https:// or mailto: URL')
+    .optional(),
+);
+const hexColor = optionalText.pipe(
+  z
+    .string()
+    .regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'expected a hex colour such as #0b57d0')
+    .optional(),
+);
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -70,6 +97,21 @@ const environmentSchema = z.object({
   RATE_LIMIT_REGISTRATION: z.coerce.number().int().min(0).default(120),
   RATE_LIMIT_ADMIN: z.coerce.number().int().min(0).default(600),
   RATE_LIMIT_AUTHORIZE: z.coerce.number().int().min(0).default(300),
+  RATE_LIMIT_ACCOUNT_MAIL_PER_ADDRESS: z.coerce.number().int().min(0).default(20),
+  RATE_LIMIT_ACCOUNT_MAIL_PER_RECIPIENT: z.coerce.number().int().min(0).default(3),
+  SIGNUP: z.enum(['off', 'open', 'invite']).default('off'),
+  PASSWORD_RESET: optionalFlag,
+  SMTP_URL: optionalText.pipe(
+    z
+      .url()
+      .refine((value) => ['smtp:', 'smtps:'].includes(new URL(value).protocol), 'must be an smtp:// or smtps:// URL')
+      .optional(),
+  ),
+  MAIL_FROM: optionalText,
+  BRAND_NAME: brandName,
+  BRAND_LOGO_URL: httpsUrl,
+  BRAND_PRIMARY_COLOR: hexColor,
+  BRAND_SUPPORT_URL: supportUrl,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -114,7 +156,36 @@ export interface Config {
   serve: 'all' | 'authorization';
   /** Seconds requests in flight get to finish after SIGTERM/SIGINT before their connections are cut (SHUTDOWN_GRACE_PERIOD). */
   shutdownGracePeriod: number;
+  /** Self-service accounts: sign-up, email verification, forgotten password (src/accounts/self_service.ts). */
+  selfService: SelfServiceSettings;
+  /** Outgoing mail (SMTP_URL, MAIL_FROM); without SMTP_URL, outside production, mails are logged instead. */
+  mail: MailSettings;
+  /** What every page and mail calls this server (BRAND_*): default "Portcullis". */
+  brand: BrandSettings;
   logLevel: string;
+}
+
+export interface SelfServiceSettings {
+  /** SIGNUP: `off` (operators create accounts), `open` (anyone), `invite` (a link from `users invite`). */
+  signup: 'off' | 'open' | 'invite';
+  /** PASSWORD_RESET: "Forgot your password?" links by mail; default on when SMTP_URL is set. */
+  passwordReset: boolean;
+}
+
+export interface MailSettings {
+  smtpUrl: string | undefined;
+  /** The From header (MAIL_FROM), default the brand's name at `no-reply@<issuer host>`. */
+  from: string | { name: string; address: string };
+}
+
+export interface BrandSettings {
+  name: string;
+  /** An https URL (the CSP allows https images). */
+  logoUrl: string | undefined;
+  /** A hex colour for buttons and links. */
+  primaryColor: string | undefined;
+  /** Where users get help (https or mailto), linked under every page. */
+  supportUrl: string | undefined;
 }
 
 export interface DatabaseSettings {
@@ -130,6 +201,9 @@ export interface DatabaseSettings {
 /** Per window of `windowSeconds`; 0 turns a limit off. */
 export interface RateLimitSettings {
   windowSeconds: number;
+  /** Mails the account forms send (sign-up, forgotten password, verification again), per client address and per recipient. */
+  accountMailPerAddress: number;
+  accountMailPerRecipient: number;
   /** Failed sign-ins per account, and per client address. */
   loginFailuresPerAccount: number;
   loginFailuresPerAddress: number;
@@ -180,6 +254,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (env.REGISTRATION_OPEN === true && env.REGISTRATION_INITIAL_ACCESS_TOKEN !== undefined) {
     throw new ConfigError('invalid configuration: REGISTRATION_OPEN=true contradicts REGISTRATION_INITIAL_ACCESS_TOKEN (registration needs the token): set one');
   }
+  const brand = env.BRAND_NAME ?? 'Portcullis';
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -227,11 +302,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       registration: env.RATE_LIMIT_REGISTRATION,
       admin: env.RATE_LIMIT_ADMIN,
       authorize: env.RATE_LIMIT_AUTHORIZE,
+      accountMailPerAddress: env.RATE_LIMIT_ACCOUNT_MAIL_PER_ADDRESS,
+      accountMailPerRecipient: env.RATE_LIMIT_ACCOUNT_MAIL_PER_RECIPIENT,
     },
     janitorInterval: env.JANITOR_INTERVAL,
     keys: { refreshInterval: env.KEYS_REFRESH_INTERVAL, gracePeriod: env.KEYS_GRACE_PERIOD },
     serve: env.SERVE,
     shutdownGracePeriod: env.SHUTDOWN_GRACE_PERIOD,
+    selfService: { signup: env.SIGNUP, passwordReset: env.PASSWORD_RESET ?? env.SMTP_URL !== undefined },
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? { name: brand, address: `no-reply@${new URL(issuer).hostname}` } },
+    brand: { name: brand, logoUrl: env.BRAND_LOGO_URL, primaryColor: env.BRAND_PRIMARY_COLOR, supportUrl: env.BRAND_SUPPORT_URL },
     logLevel: env.LOG_LEVEL,
   };
 }

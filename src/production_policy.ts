@@ -38,6 +38,11 @@ export function productionProblems(config: Config): string[] {
       'SECRETS_KEY (or SECRETS_KEY_FILE) must be set in production with DATABASE_URL: the key that encrypts secrets at rest (make one with `npm run cli -- secrets new-key`)',
     );
   }
+  const mailing = [config.selfService.signup !== 'off' && `SIGNUP=${config.selfService.signup}`, config.selfService.passwordReset && 'PASSWORD_RESET'].filter(Boolean);
+  if (mailing.length > 0 && config.mail.smtpUrl === undefined) {
+    // Outside production the links are logged instead; in production they must reach the inbox only.
+    problems.push(`SMTP_URL must be set in production with ${mailing.join(' and ')}: verification and reset links go out by mail`);
+  }
   return problems;
 }
 

@@ -16,10 +16,17 @@ export interface Account {
   createdAt: Date;
   /** Set by an operator (`users disable`): the account cannot sign in and the provider ignores it. */
   disabledAt?: Date;
+  /** False for a self-registered account until its owner opens the link mailed to them; it cannot sign in until then. */
+  emailVerified: boolean;
 }
 
 export class AccountInputError extends Error {
   override name = 'AccountInputError';
+}
+
+/** The email already belongs to an account. */
+export class AccountExistsError extends AccountInputError {
+  override name = 'AccountExistsError';
 }
 
 const emailSchema = z.email().max(254);
@@ -34,6 +41,7 @@ interface AccountRow {
   password_hash: string;
   created_at: Date | string;
   disabled_at?: Date | string | null;
+  email_verified_at?: Date | string | null;
 }
 
 function toAccount(row: AccountRow): Account {
@@ -42,7 +50,17 @@ function toAccount(row: AccountRow): Account {
     email: row.email,
     createdAt: new Date(row.created_at),
     ...(row.disabled_at ? { disabledAt: new Date(row.disabled_at) } : {}),
+    emailVerified: Boolean(row.email_verified_at),
   };
+}
+
+/** The address normalized, or AccountInputError when it is not one. */
+export function validateEmail(email: string): string {
+  const normalized = normalizeEmail(email);
+  if (!emailSchema.safeParse(normalized).success) {
+    throw new AccountInputError(`not a valid email address: ${JSON.stringify(email)}`);
+  }
+  return normalized;
 }
 
 export function validatePassword(password: string): void {
@@ -54,21 +72,23 @@ export function validatePassword(password: string): void {
   }
 }
 
-export async function createAccount(db: Database, email: string, password: string): Promise<Account> {
-  const normalized = normalizeEmail(email);
-  if (!emailSchema.safeParse(normalized).success) {
-    throw new AccountInputError(`not a valid email address: ${JSON.stringify(email)}`);
-  }
+/**
+ * A new account. An operator's (the CLI, the admin API) counts as verified; a sign-up's does not
+ * (`emailVerified: false`) until its owner opens the verification link.
+ */
+export async function createAccount(db: Database, email: string, password: string, { emailVerified = true } = {}): Promise<Account> {
+  const normalized = validateEmail(email);
   validatePassword(password);
   const row: AccountRow = {
     id: randomUUID(),
     email: normalized,
     password_hash: await hashPassword(password),
     created_at: new Date(),
+    email_verified_at: emailVerified ? new Date() : null,
   };
   const inserted = await db<AccountRow>('accounts').insert(row).onConflict('email').ignore().returning('*');
   const created = inserted[0];
-  if (!created) throw new AccountInputError(`an account with email ${normalized} already exists`);
+  if (!created) throw new AccountExistsError(`an account with email ${normalized} already exists`);
   return toAccount(created);
 }
 
@@ -110,6 +130,13 @@ export async function changePassword(db: Database, accountId: string, newPasswor
     .where({ id: accountId })
     .update({ password_hash: await hashPassword(newPassword), updated_at: new Date() } as Partial<AccountRow>);
   return updated > 0;
+}
+
+/** Records that the owner opened a link mailed to the address (keeps an earlier mark). */
+export async function markEmailVerified(db: Database, accountId: string): Promise<void> {
+  await db<AccountRow>('accounts')
+    .where({ id: accountId })
+    .update({ email_verified_at: db.raw('coalesce(email_verified_at, now())') } as unknown as Partial<AccountRow>);
 }
 
 /** Emails of the accounts that still exist, by id (for tables that would otherwise show UUIDs). */

@@ -6,6 +6,8 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { z } from 'zod';
+import { AccountExistsError, AccountInputError } from '../accounts/account_store.ts';
+import { inviteAccount } from '../accounts/self_service.ts';
 import type { Database } from '../db/connect.ts';
 import { setUnavailableRetryAfter } from '../retry_after.ts';
 import { OperatorTargetNotFound, operatorOperations } from '../revocation/operator_operations.ts';
@@ -25,6 +27,8 @@ export interface AdminDependencies {
   verifier: AccessTokenVerifier;
   /** `$ISSUER/admin`, named in WWW-Authenticate challenges. */
   resource: string;
+  /** Invitation links start here. */
+  issuer: string;
 }
 
 class AdminError extends Error {
@@ -49,6 +53,7 @@ const bodies = {
   revokeClient: revocationBody.extend({ accounts: z.array(z.string().min(1).max(320)).max(1000).optional() }).strict(),
   revokeAccount: revocationBody.extend({ client_id: z.string().min(1).max(2048).optional() }).strict(),
   revokeToken: revocationBody.extend({ token: z.string().min(1).max(4096) }).strict(),
+  invitation: z.object({ email: z.string().min(1).max(320) }).strict(),
 };
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -60,7 +65,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return parsed.data;
 }
 
-export function adminRoutes({ db, revocation, verifier, resource }: AdminDependencies): Router {
+export function adminRoutes({ db, revocation, verifier, resource, issuer }: AdminDependencies): Router {
   const router = new Router({ prefix: '/admin' });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
   const operations = operatorOperations(db, revocation);
@@ -76,6 +81,8 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
           ? error
           : error instanceof OperatorTargetNotFound || error instanceof RevocationTargetNotFound
             ? new AdminError(404, 'not_found', error.message)
+            : error instanceof AccountInputError
+              ? new AdminError(error instanceof AccountExistsError ? 409 : 400, 'invalid_request', error.message)
             : error instanceof VerificationUnavailable
               ? new AdminError(503, 'temporarily_unavailable', 'the authorization store is unavailable, try again')
               : typeof (error as { status?: unknown }).status === 'number' && (error as { status: number }).status < 500
@@ -199,6 +206,14 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
       ctx.body = await revocation[operation](await operations.resolveAccount(account), options(ctx, body));
     });
   }
+
+  // As `portcullis users invite`: a single-use sign-up link for SIGNUP=invite, handed to the caller to send.
+  router.post('/invitations', json, async (ctx) => {
+    const { email } = parse(bodies.invitation, ctx.request.body);
+    const invitation = await inviteAccount(db, issuer, email);
+    ctx.status = 201;
+    ctx.body = { email: invitation.email, link: invitation.link, expires_at: invitation.expiresAt };
+  });
 
   router.post('/tokens/revoke', json, async (ctx) => {
     const body = parse(bodies.revokeToken, ctx.request.body);

@@ -144,6 +144,24 @@ export function adminOpenApi(resource: string): Record<string, unknown> {
           responses: revocationResponses,
         },
       },
+      '/admin/invitations': {
+        post: {
+          summary: 'A single-use sign-up link for an email (SIGNUP=invite), valid for 7 days; send it to the person',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { type: 'object', additionalProperties: false, required: ['email'], properties: { email: { type: 'string', format: 'email' } } },
+              },
+            },
+          },
+          responses: {
+            201: { description: 'the invitation: `email`, `link`, `expires_at`' },
+            400: { description: 'not an email address', content: { 'application/json': { schema: error } } },
+            409: { description: 'an account already has this email', content: { 'application/json': { schema: error } } },
+          },
+        },
+      },
       '/admin/tokens/revoke': {
         post: {
           summary: 'Revoke a token (or jti) and the grant it belongs to',

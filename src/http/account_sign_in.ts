@@ -4,7 +4,9 @@ import type { Context } from 'koa';
 import { type AccountPages, field, render } from './account_steps.ts';
 import { csrfToken } from './csrf.ts';
 import { checkPassword, signInFailure } from './sign_in.ts';
+import { selfServiceLinks } from './account_self_service.ts';
 import { accountSignedOutPage, accountSignInPage } from './views/account_pages.ts';
+import { accountLinks } from './views/self_service_pages.ts';
 
 export function signInHandler(pages: AccountPages) {
   return async function signIn(ctx: Context): Promise<void> {
@@ -12,7 +14,7 @@ export function signInHandler(pages: AccountPages) {
     const check = await checkPassword(ctx, pages, email, field(ctx, 'password'));
     if (check.outcome !== 'signed-in') {
       const { status, error } = signInFailure(check);
-      return render(ctx, accountSignInPage({ csrf: csrfToken(ctx), email, error }), status);
+      return render(ctx, accountSignInPage({ csrf: csrfToken(ctx), email, error, links: accountLinks(selfServiceLinks(pages.selfService)) }), status);
     }
     await startSession(pages, ctx, check.account.id);
     ctx.status = 303;

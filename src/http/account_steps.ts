@@ -4,6 +4,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import { type Account, findAccountById } from '../accounts/account_store.ts';
+import type { SelfService } from '../accounts/self_service.ts';
 import type { SignInLimiter } from '../accounts/sign_in_limiter.ts';
 import type { Database } from '../db/connect.ts';
 import type { RevocationService } from '../revocation/revocation_service.ts';
@@ -23,6 +24,8 @@ export interface AccountPages {
   db: Database;
   revocation: RevocationService;
   logins: SignInLimiter;
+  /** Sign-up, verification and password reset; none: those pages answer 404. */
+  selfService?: SelfService | undefined;
   /** Lifetime of a browser session started here, in seconds. */
   sessionTtl: number;
   /** The provider's session cookie name. */

@@ -20,6 +20,8 @@ import { signInLimiter } from '../accounts/sign_in_limiter.ts';
 import { observePool, observeProvider, requestMetrics } from '../observability/metrics.ts';
 import { requestLogging } from '../observability/request_context.ts';
 import { securityHeaders } from './security_headers.ts';
+import { type Brand, DEFAULT_BRAND, withBrand } from './views/brand.ts';
+import type { SelfService } from '../accounts/self_service.ts';
 
 export interface HttpAppDependencies {
   provider: Provider;
@@ -31,9 +33,13 @@ export interface HttpAppDependencies {
   routers?: Router[];
   /** Abuse limits (429); none when absent. */
   rateLimits?: RateLimits;
+  /** The name, logo and colour every page shows; default Portcullis. */
+  brand?: Brand;
+  /** Sign-up and password reset links on the login page; none when absent. */
+  selfService?: SelfService | undefined;
 }
 
-export function createHttpApp({ provider, db, logger, trustProxy, routers = [], rateLimits }: HttpAppDependencies): Koa {
+export function createHttpApp({ provider, db, logger, trustProxy, routers = [], rateLimits, brand = DEFAULT_BRAND, selfService }: HttpAppDependencies): Koa {
   const app = new Koa();
   trustProxyHops(app, trustProxy);
   // Mounted, the provider reads cookies through this app's context: it must sign with the same keys.
@@ -45,10 +51,13 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [], 
   observeProvider(provider);
   observePool('authorization', db);
   app.use(securityHeaders);
+  // Outside the error boundary: its pages, and the provider's, show the brand too.
+  app.use(withBrand(brand));
   app.use(errorBoundary(logger));
   // The provider renders its own errors; the boundary needs to see why (database down: 503).
   provider.on('server_error', rememberServerError);
-  const ourRouters = [healthRoutes(db), assetRoutes(), interactionRoutes({ provider, db, logins: rateLimits && signInLimiter(db, rateLimits) }), ...routers];
+  const logins = rateLimits && signInLimiter(db, rateLimits);
+  const ourRouters = [healthRoutes(db), assetRoutes(brand), interactionRoutes({ provider, db, logins, selfService }), ...routers];
   // Before every guard that reads the path: each route is reachable under one spelling only.
   app.use(canonicalPaths([...ourRouters.map(routerTable), providerTable(provider)]));
   if (rateLimits) app.use(requestRateLimits(db, rateLimits));

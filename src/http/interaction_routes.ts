@@ -13,19 +13,24 @@ import { consentPage, loginPage, type ScopeLine } from './views/interaction_page
 import { noStore } from './security_headers.ts';
 import { checkPassword, signInFailure } from './sign_in.ts';
 import { type SignInLimiter, unlimitedSignIns } from '../accounts/sign_in_limiter.ts';
+import type { SelfService } from '../accounts/self_service.ts';
+import { selfServiceLinks } from './account_self_service.ts';
+import { accountLinks } from './views/self_service_pages.ts';
 
 export interface InteractionDependencies {
   provider: Provider;
   db: Database;
   /** Failed sign-in limits per account and address (429); none when absent. */
   logins?: SignInLimiter | undefined;
+  /** Sign-up and password reset, linked from the login page; unverified accounts are mailed their link again. */
+  selfService?: SelfService | undefined;
 }
 
 const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-export function interactionRoutes({ provider, db, logins = unlimitedSignIns }: InteractionDependencies): Router {
+export function interactionRoutes({ provider, db, logins = unlimitedSignIns, selfService }: InteractionDependencies): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
 
   async function details(ctx: Context): Promise<Details> {
@@ -40,6 +45,11 @@ export function interactionRoutes({ provider, db, logins = unlimitedSignIns }: I
     return describeClient(clientIdentity(await provider.Client.find(clientId), clientId, undefined));
   }
 
+  /** Sign-up and forgotten password, each leading back to this login step. */
+  function loginLinks(uid: string) {
+    return accountLinks(selfServiceLinks(selfService, `/interaction/${uid}`));
+  }
+
   async function finish(ctx: Context, result: InteractionResults, merge: boolean): Promise<void> {
     const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
     ctx.redirect(redirectTo);
@@ -51,7 +61,7 @@ export function interactionRoutes({ provider, db, logins = unlimitedSignIns }: I
     const name = await clientName(interaction.params.client_id);
     ctx.type = 'html';
     if (interaction.prompt.name === 'login') {
-      ctx.body = loginPage({ uid: interaction.uid, clientName: name });
+      ctx.body = loginPage({ uid: interaction.uid, clientName: name, links: loginLinks(interaction.uid) });
       return;
     }
     const accountId = interaction.session?.accountId;
@@ -77,12 +87,12 @@ export function interactionRoutes({ provider, db, logins = unlimitedSignIns }: I
       return;
     }
     const { email, password } = formFields(ctx, ['email', 'password']);
-    const check = await checkPassword(ctx, { db, logins }, email, password);
+    const check = await checkPassword(ctx, { db, logins, selfService }, email, password);
     if (check.outcome !== 'signed-in') {
       const { status, error } = signInFailure(check);
       ctx.status = status;
       ctx.type = 'html';
-      ctx.body = loginPage({ uid: interaction.uid, clientName: await clientName(interaction.params.client_id), email, error });
+      ctx.body = loginPage({ uid: interaction.uid, clientName: await clientName(interaction.params.client_id), email, error, links: loginLinks(interaction.uid) });
       return;
     }
     await finish(ctx, { login: { accountId: check.account.id } }, false);

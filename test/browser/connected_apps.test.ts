@@ -2,77 +2,31 @@
 // download) driven by playwright-core. An app is authorized through the real login and consent pages,
 // listed on /account, disconnected with a confirm step; its access token then gets 401 at the MCP
 // server and its refresh token invalid_grant. A screenshot of each page goes to test-artifacts/.
-import { existsSync, mkdirSync } from 'node:fs';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { type CallbackListener, launchChromium, startCallbackListener } from '../support/browser.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
 import { pkcePair, postForm, refresh, registerClient, type RegisteredClient, type TokenSet } from '../support/oauth_flow.ts';
 import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
-
-/** The client's redirect URI: a listener the test owns, which hands over each code it receives. */
-async function startCallbackListener(): Promise<{ url: string; nextCode(): Promise<string>; close(): void; server: Server }> {
-  const waiting: ((code: string) => void)[] = [];
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><title>Connected</title><p>You can close this window.</p>');
-    const code = url.searchParams.get('code');
-    if (url.pathname === '/callback' && code) waiting.shift()?.(code);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/callback`,
-    server,
-    nextCode: () => new Promise((resolve) => waiting.push(resolve)),
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
 
 describe('connected apps in a browser (Chromium)', function () {
   this.timeout(120_000);
 
   let stack: McpTestStack;
   let browser: Browser;
-  let callback: Awaited<ReturnType<typeof startCallbackListener>>;
+  let callback: CallbackListener;
   let account: { id: string; email: string };
   const started = Date.now();
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}: the browser tests need Debian's package ` +
-          '(apt-get update && apt-get install -y chromium; .ci/run installs it). No browser is ever downloaded.',
-      );
-    }
     mkdirSync(ARTIFACTS, { recursive: true });
     [stack, callback] = await Promise.all([startMcpTestStack(), startCallbackListener()]);
     account = await createTestAccount(stack.db, 'browser');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-quic',
-        '--no-first-run',
-      ],
-      // playwright-core gives each launch a fresh, temporary user-data dir and removes it on close.
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

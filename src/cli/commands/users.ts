@@ -1,6 +1,7 @@
 import { isCancel, password as promptPassword } from '@clack/prompts';
 import type { Command } from 'commander';
 import { changePassword, createAccount, listAccounts } from '../../accounts/account_store.ts';
+import { inviteAccount } from '../../accounts/self_service.ts';
 import { cliContext, CliError, cliOperations } from '../context.ts';
 import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
@@ -47,6 +48,21 @@ export function registerUserCommands(program: Command): void {
     });
 
   users
+    .command('invite <email>')
+    .description('print a single-use sign-up link for <email> (valid 7 days; SIGNUP=invite): send it to the person')
+    .option('--json', 'print JSON')
+    .action(async (email: string, options: OutputOptions) => {
+      const { db, config } = await cliContext();
+      const invitation = await inviteAccount(db, config.issuer, email);
+      if (options.json) printJson(invitation);
+      else {
+        if (config.selfService.signup !== 'invite') printLine(`note: SIGNUP is ${config.selfService.signup}, so the server does not take invitations now (set SIGNUP=invite)`);
+        printLine(`invitation for ${invitation.email}, single use, until ${invitation.expiresAt.toISOString()}:`);
+        printLine(invitation.link);
+      }
+    });
+
+  users
     .command('list')
     .description('list accounts')
     .option('--json', 'print JSON')
@@ -56,7 +72,7 @@ export function registerUserCommands(program: Command): void {
       if (options.json) printJson(accounts);
       else
         printTable(
-          accounts.map(({ id, email, createdAt, disabledAt }) => ({ email, id, created: createdAt, disabled: disabledAt })),
+          accounts.map(({ id, email, createdAt, disabledAt, emailVerified }) => ({ email, id, created: createdAt, verified: emailVerified, disabled: disabledAt })),
           'no accounts',
         );
     });
@@ -82,7 +98,7 @@ export function registerUserCommands(program: Command): void {
     { name: 'enable', description: 'let a disabled account sign in again', run: 'enableAccount' },
     {
       name: 'delete',
-      description: "revoke everything, then erase the account's personal data (its email, password hash and notes)",
+      description: "revoke everything, then erase the account's personal data (its email, password hash, notes and pending links)",
       run: 'deleteAccount',
     },
   ];

@@ -44,7 +44,7 @@ export function describeCounts(counts: Counts): string[] {
     });
 }
 
-function csrfField(csrf: string): Html {
+export function csrfField(csrf: string): Html {
   return html`<input type="hidden" name="csrf" value="${csrf}">`;
 }
 
@@ -69,9 +69,11 @@ export interface SignInPageInput {
   email?: string | undefined;
   error?: string | undefined;
   notice?: string | undefined;
+  /** Sign-up and forgotten-password links (views/self_service_pages.ts), under the form. */
+  links?: Html | string | undefined;
 }
 
-export function accountSignInPage({ csrf, email, error, notice }: SignInPageInput): string {
+export function accountSignInPage({ csrf, email, error, notice, links }: SignInPageInput): string {
   return page({
     title: 'Sign in to your account',
     body: html`<h1>Sign in to your account</h1>
@@ -85,7 +87,8 @@ ${csrfField(csrf)}
 <label for="password">Password</label>
 <input id="password" name="password" type="password" required autocomplete="current-password">
 <button type="submit" class="primary">Sign in</button>
-</form>`,
+</form>
+${links ?? ''}`,
   });
 }
 
@@ -94,9 +97,11 @@ export interface AccountPageInput {
   apps: ConnectedAppView[];
   csrf: string;
   notice?: string | undefined;
+  /** "Delete my account" (views/self_service_pages.ts). */
+  deleteLink?: Html | undefined;
 }
 
-export function accountPage({ email, apps, csrf, notice }: AccountPageInput): string {
+export function accountPage({ email, apps, csrf, notice, deleteLink }: AccountPageInput): string {
   return page({
     title: 'Connected apps',
     wide: true,
@@ -117,7 +122,8 @@ ${
 ${apps.map(appItem)}
 </ul>
 <div class="actions"><a class="button" href="/account/disconnect-all">Disconnect all apps</a></div>`
-}`,
+}
+${deleteLink ?? ''}`,
   });
 }
 

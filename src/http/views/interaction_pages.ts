@@ -8,9 +8,11 @@ export interface LoginPageInput {
   clientName: string;
   email?: string;
   error?: string;
+  /** Sign-up and forgotten-password links (views/self_service_pages.ts), under the form. */
+  links?: Html | string;
 }
 
-export function loginPage({ uid, clientName, email, error }: LoginPageInput): string {
+export function loginPage({ uid, clientName, email, error, links }: LoginPageInput): string {
   return page({
     title: 'Sign in',
     body: html`<h1>Sign in</h1>
@@ -23,6 +25,7 @@ ${error ? html`<p class="error" role="alert" id="login-error">${error}</p>` : ''
 <input id="password" name="password" type="password" required autocomplete="current-password">
 <button type="submit" class="primary">Sign in</button>
 </form>
+${links ?? ''}
 <form method="post" action="/interaction/${uid}/abort">
 <button type="submit" class="secondary">Cancel</button>
 </form>`,
