@@ -6,7 +6,7 @@ import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/p
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { MissingCredentials, requestTokenAuthenticator } from '../tokens/request_token.ts';
-import { insufficientScope, type Refusal, unauthorized, unavailable } from './challenges.ts';
+import { insufficientScope, type Refusal, stepUpScope, unauthorized, unavailable } from './challenges.ts';
 
 export interface BearerAuthOptions {
   /** createTokenVerifier(...), or any OAuthTokenVerifier that throws the SDK's InvalidTokenError for a refused token. */
@@ -52,7 +52,7 @@ export function bearerAuthentication({ verifier, resourceMetadataUrl, requiredSc
         refusal: insufficientScope({
           resource_metadata: resourceMetadataUrl,
           error_description: `this call needs ${missing.join(' ')}`,
-          scope: needed.join(' '),
+          scope: stepUpScope(auth.scopes, needed),
         }),
       };
     }

@@ -38,6 +38,15 @@ export function unauthorized(fields: ChallengeFields): Refusal {
   return refusal(401, fields);
 }
 
+/**
+ * The scope a 403 names: the scopes held plus the ones the call needs. Clients on MCP 2026-07-28
+ * accumulate scopes from the challenge (SEP-2350); the current SDK client (2025-11-25) re-authorizes
+ * with exactly the challenge's scope, so naming only the missing ones would cost it the ones it holds.
+ */
+export function stepUpScope(held: readonly string[], needed: readonly string[]): string {
+  return [...new Set([...held, ...needed])].join(' ');
+}
+
 export function insufficientScope(fields: { resource_metadata: string; error_description?: string; scope: string }): Refusal {
   return refusal(403, { ...fields, error: 'insufficient_scope' });
 }

@@ -29,6 +29,7 @@ const TOOL_SCOPES = { read_things: 'things:read', write_things: ['things:read', 
 const verifier = {
   async verifyAccessToken(token: string): Promise<AuthInfo> {
     const hour = Math.floor(Date.now() / 1000) + 3600;
+    if (token === 'archivist') return { token, clientId: 'c1', scopes: ['things:archive'], expiresAt: hour, resource: new URL(RESOURCE) };
     if (token === 'reader') return { token, clientId: 'c1', scopes: ['things:read'], expiresAt: hour, resource: new URL(RESOURCE) };
     if (token === 'stale') return { token, clientId: 'c1', scopes: ['things:read'], expiresAt: hour - 7200 };
     if (token === 'down') throw new VerifierUnavailableError('database unreachable');
@@ -118,6 +119,12 @@ for (const [framework, handler] of [
         scope: 'things:read things:write',
         resource_metadata: METADATA_URL,
       });
+    });
+
+    it('the 403 keeps the scopes held: a client that re-authorizes with exactly the challenge (the current SDK) loses none', async () => {
+      const response = await post('Bearer archivist', call('read_things'));
+      expect(response.status).to.equal(403);
+      expect(bearerChallenge(response.headers.get('www-authenticate'))).to.deep.include({ error: 'insufficient_scope', scope: 'things:archive things:read' });
     });
 
     it('no verdict (the verifier is unavailable, or failed): 503 with Retry-After, never 500 and never a pass', async () => {
