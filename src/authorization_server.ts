@@ -25,6 +25,10 @@ import type { Keyring } from './secrets/keyring.ts';
 import { loadKeyring } from './secrets/keyring_source.ts';
 import { reencryptSecrets } from './storage/secret_reencryption.ts';
 import { signInLimiter } from './accounts/sign_in_limiter.ts';
+import { openResourceRegistry, type ResourceRegistry } from './resources/resource_registry.ts';
+import { ensureDefaultResource } from './resources/default_resource.ts';
+import { resourceOperations } from './resources/resource_operations.ts';
+import { installRegisteredScopes } from './provider/registered_scopes.ts';
 
 export interface AuthorizationServer {
   provider: Provider;
@@ -34,6 +38,8 @@ export interface AuthorizationServer {
   adapterFor: (model: string) => Adapter;
   /** The keys secrets at rest are encrypted with (SECRETS_KEY). */
   keyring: Keyring;
+  /** The protected resources; `stop()` it when the server stops (it listens for changes). */
+  resources: ResourceRegistry;
 }
 
 export async function createAuthorizationServer(config: Config, db: Database, logger: Logger): Promise<AuthorizationServer> {
@@ -43,6 +49,10 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
   const keys = await loadOrCreateServerKeys(db, keyring, config.keys.gracePeriod);
   const revocation = createRevocationService(db, logger);
   const adapterFor = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: clientSecretCodec(keyring) });
+  await ensureDefaultResource(db, config, logger);
+  // Scope changes are installed into the provider once it exists (below, and on every snapshot).
+  let installScopes = (): void => {};
+  const resources = await openResourceRegistry({ db, logger, onSnapshot: () => installScopes() });
   const provider = new Provider(
     config.issuer,
     providerConfiguration({
@@ -52,8 +62,11 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
       findAccountById: (id) => findAccountById(db, id),
       isOperatorClient: (clientId) => isOperatorClient(db, clientId),
       resourceServerResource: (clientId) => resourceServerResource(db, clientId),
+      resources,
     }),
   );
+  installScopes = () => installRegisteredScopes(provider, resources.scopeNames());
+  installScopes();
   trustProxyHops(provider, config.trustProxy);
   refuseDisabledClients(provider, (clientId) => isClientDisabled(db, clientId));
   acceptHashedClientSecrets(provider);
@@ -70,9 +83,15 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
     trustProxy: config.trustProxy,
     rateLimits: config.rateLimits,
     routers: [
-      adminRoutes({ db, revocation, verifier, resource: admin }),
+      adminRoutes({
+        db,
+        revocation,
+        verifier,
+        resource: admin,
+        resources: resourceOperations({ db, revocation, clients: adapterFor('Client'), onChange: () => resources.refresh() }),
+      }),
       accountRoutes({ provider, db, revocation, issuer: config.issuer, sessionTtl: config.ttl.session, logins: signInLimiter(db, config.rateLimits) }),
     ],
   });
-  return { provider, app, revocation, adapterFor, keyring };
+  return { provider, app, revocation, adapterFor, keyring, resources };
 }
