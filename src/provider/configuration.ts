@@ -193,7 +193,8 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
     revokeGrantPolicy: () => true,
 
     ttl: {
-      AccessToken: config.ttl.accessToken,
+      // A registered resource may set its own lifetime (getResourceServerInfo's accessTokenTTL).
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       AuthorizationCode: 60,
       ClientCredentials: config.ttl.accessToken,
       IdToken: 3600,
