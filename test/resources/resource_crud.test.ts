@@ -109,11 +109,14 @@ const cases: { title: string; run: (surface: Surface, name: string) => Promise<v
   {
     title: 'add registers the resource (URL normalized) and prints its introspection client once',
     async run(surface, name) {
+      const url = `https://files-${name}.example/mcp`;
       const body = bodyOf(await surface.add(files(name)));
-      expect(body).to.include({ resource: `https://files-${name}.example/mcp`, name: `Files (${name})`, access_token_ttl: 300 });
+      expect(body.resource).to.equal(url);
       expect(body.client_id).to.match(/^resource-server-/);
       expect(body.client_secret).to.be.a('string').with.length.above(30);
-      expect(body.scopes).to.deep.equal(files(name).scopes);
+      const shown = bodyOf<{ resource_server_clients: string[] }>(await surface.show(url));
+      expect(shown).to.deep.include({ resource: url, name: `Files (${name})`, access_token_ttl: 300, scopes: files(name).scopes });
+      expect(shown.resource_server_clients).to.deep.equal([body.client_id]);
     },
   },
   {
@@ -187,11 +190,12 @@ const cases: { title: string; run: (surface: Surface, name: string) => Promise<v
 describe('resources: the same operations on the CLI and the admin API', () => {
   let server: TestServer;
   let surfaces: Record<'cli' | 'api', Surface>;
+  let context: CliContext;
 
   before(async () => {
     server = await startTestServer();
     const logger = createLogger('silent');
-    const context: CliContext = { config: server.config, db: server.db, logger, revocation: createRevocationService(server.db, logger) };
+    context = { config: server.config, db: server.db, logger, revocation: createRevocationService(server.db, logger) };
     const operator = await createOperatorClient(server.db, server.adapterFor('Client'), 'resources test');
     let token: string | undefined;
     const operatorToken = async () => {
@@ -216,6 +220,14 @@ describe('resources: the same operations on the CLI and the admin API', () => {
       }
     });
   }
+
+  it("the CLI's `resources add --json` is exactly { resource, client_id, client_secret }, as `clients create-resource-server`", async () => {
+    const run = await runCliInProcess(context, ['resources', 'add', 'https://exact.example/mcp', '--name', 'Exact', '--scope', 'x:y=do x', '--json']);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(Object.keys(JSON.parse(run.stdout))).to.deep.equal(['resource', 'client_id', 'client_secret']);
+    const text = await runCliInProcess(context, ['resources', 'add', 'https://exact-text.example/mcp', '--name', 'Exact', '--scope', 'x:y=do x']);
+    expect(text.stdout).to.match(/client_secret: +\S+ +\(shown once: store it now\)/);
+  });
 
   it('the demo MCP server is a registered resource from the first start, with the notes scopes', async () => {
     const scopes = bodyOf<{ scopes: { name: string }[] }>(await surfaces.api.show(server.config.resource)).scopes.map((scope) => scope.name);

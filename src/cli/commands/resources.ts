@@ -44,7 +44,7 @@ export function registerResourceCommands(program: Command): void {
     .requiredOption('--name <name>', 'display name, shown on consent and account pages')
     .option('--scope <name=description>', 'a scope and the text the consent page shows for it (repeat for each)', collect, [])
     .option('--access-token-ttl <seconds>', 'access-token lifetime for this resource (default: ACCESS_TOKEN_TTL)')
-    .option('--json', 'print JSON: resource, client_id, client_secret (and the definition)')
+    .option('--json', 'print JSON: resource, client_id, client_secret (as `clients create-resource-server`)')
     .action(async (url: string, flags: DefinitionFlags) => {
       const added = await (await cliResourceOperations()).add({
         url,
@@ -53,7 +53,7 @@ export function registerResourceCommands(program: Command): void {
         accessTokenTtl: ttlOf(flags.accessTokenTtl, false) ?? undefined,
       });
       if (flags.json) {
-        printJson({ ...resourceJson(added.resource), client_id: added.clientId, client_secret: added.clientSecret });
+        printJson({ resource: added.resource.url, client_id: added.clientId, client_secret: added.clientSecret });
         return;
       }
       printResource(added.resource);
