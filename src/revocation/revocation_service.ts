@@ -232,9 +232,9 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
     removeResource(resource, options) {
       return run('remove_resource', { resource }, options, async (trx) => {
         if (!(await findResource(trx, resource))) throw new RevocationTargetNotFound(`no resource ${JSON.stringify(resource)}`);
-        const counts = await revokeGrants(trx, { resource }, batching(options));
+        let counts = await revokeGrants(trx, { resource }, batching(options));
         const clientIds = await resourceServerClientIds(trx, resource);
-        for (const clientId of clientIds) Object.assign(counts, mergeCounts(counts, await deleteClientData(trx, clientId)));
+        for (const clientId of clientIds) counts = mergeCounts(counts, await deleteClientData(trx, clientId));
         await removeResourceServerClients(trx, clientIds);
         await deleteResourceRow(trx, resource);
         return mergeCounts(counts, { Resource: 1 });
