@@ -123,6 +123,7 @@ export async function tokenEndpointBench(options: TokenBenchOptions): Promise<{ 
         findAccountById: (id) => findAccountById(db, id),
         isOperatorClient: (clientId) => isOperatorClient(db, clientId),
         resourceServerResource: async () => undefined,
+        resources: real.resources,
       }),
     );
     const memoryApp = createHttpApp({ provider: memoryProvider, db, logger, trustProxy: 0 });

@@ -28,6 +28,10 @@ import { signInLimiter } from './accounts/sign_in_limiter.ts';
 import { mailLimiter } from './accounts/mail_limiter.ts';
 import { createSelfService } from './accounts/self_service.ts';
 import { createMailer } from './mail/mailer.ts';
+import { openResourceRegistry, type ResourceRegistry } from './resources/resource_registry.ts';
+import { ensureDefaultResource } from './resources/default_resource.ts';
+import { resourceOperations } from './resources/resource_operations.ts';
+import { installRegisteredScopes } from './provider/registered_scopes.ts';
 
 export interface AuthorizationServer {
   provider: Provider;
@@ -37,6 +41,8 @@ export interface AuthorizationServer {
   adapterFor: (model: string) => Adapter;
   /** The keys secrets at rest are encrypted with (SECRETS_KEY). */
   keyring: Keyring;
+  /** The protected resources; `stop()` it when the server stops (it listens for changes). */
+  resources: ResourceRegistry;
 }
 
 export async function createAuthorizationServer(config: Config, db: Database, logger: Logger): Promise<AuthorizationServer> {
@@ -46,6 +52,10 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
   const keys = await loadOrCreateServerKeys(db, keyring, config.keys.gracePeriod);
   const revocation = createRevocationService(db, logger);
   const adapterFor = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: clientSecretCodec(keyring) });
+  await ensureDefaultResource(db, config, logger);
+  // Scope changes are installed into the provider once it exists (below, and on every snapshot).
+  let installScopes = (): void => {};
+  const resources = await openResourceRegistry({ db, logger, onSnapshot: () => installScopes() });
   const provider = new Provider(
     config.issuer,
     providerConfiguration({
@@ -55,8 +65,11 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
       findAccountById: (id) => findAccountById(db, id),
       isOperatorClient: (clientId) => isOperatorClient(db, clientId),
       resourceServerResource: (clientId) => resourceServerResource(db, clientId),
+      resources,
     }),
   );
+  installScopes = () => installRegisteredScopes(provider, resources.scopeNames());
+  installScopes();
   trustProxyHops(provider, config.trustProxy);
   refuseDisabledClients(provider, (clientId) => isClientDisabled(db, clientId));
   acceptHashedClientSecrets(provider);
@@ -85,7 +98,14 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
     brand: config.brand,
     selfService,
     routers: [
-      adminRoutes({ db, revocation, verifier, resource: admin, issuer: config.issuer }),
+      adminRoutes({
+        db,
+        revocation,
+        verifier,
+        resource: admin,
+        issuer: config.issuer,
+        resources: resourceOperations({ db, revocation, clients: adapterFor('Client'), onChange: () => resources.refresh() }),
+      }),
       accountRoutes({
         provider,
         db,
@@ -97,5 +117,5 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
       }),
     ],
   });
-  return { provider, app, revocation, adapterFor, keyring };
+  return { provider, app, revocation, adapterFor, keyring, resources };
 }

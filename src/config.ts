@@ -123,8 +123,14 @@ export interface Config {
   trustProxy: number;
   database: DatabaseSettings;
   ttl: { accessToken: number; refreshToken: number; grant: number; session: number };
-  /** The protected resource (the MCP server) tokens are issued for. */
+  /**
+   * The bundled MCP server's resource URL (MCP_RESOURCE, default http://localhost:$MCP_PORT/mcp):
+   * registered as a protected resource at the first start, and at every start while MCP_RESOURCE is
+   * set (src/resources/default_resource.ts). Other resources are registered with `resources add`.
+   */
   resource: string;
+  /** Whether MCP_RESOURCE was set (not defaulted). */
+  resourceFromEnvironment: boolean;
   mcp: McpConfig;
   registrationInitialAccessToken: string | undefined;
   /**
@@ -275,6 +281,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       session: env.SESSION_TTL,
     },
     resource: env.MCP_RESOURCE ?? `http://localhost:${env.MCP_PORT}/mcp`,
+    resourceFromEnvironment: env.MCP_RESOURCE !== undefined,
     mcp: {
       port: env.MCP_PORT,
       tokenValidation: env.MCP_TOKEN_VALIDATION,

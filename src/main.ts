@@ -26,7 +26,7 @@ const logger = createLogger(config.logLevel);
 const started = performance.now();
 const db = openOwnDatabase();
 const prepared = await prepareDatabase(db, config);
-const { app, provider, keyring } = await createAuthorizationServer(config, db, logger);
+const { app, provider, keyring, resources } = await createAuthorizationServer(config, db, logger);
 const server = app.listen(config.port);
 await once(server, 'listening');
 logger.info(
@@ -90,6 +90,7 @@ shutDownOnSignals({
   async release() {
     clearInterval(janitor);
     await keyWatch.stop();
+    await resources.stop();
     metricsServer?.close();
     await db.destroy();
   },

@@ -23,8 +23,9 @@ const issuer = env.ISSUER;
 const resource = env.RESOURCE ?? `http://localhost:${port}/mcp`;
 if (!issuer) throw new Error('set ISSUER (the Portcullis authorization server)');
 
-// The scope each tool needs (registered for this resource on the authorization server).
-const TOOL_SCOPES = { echo: 'mcp:read', whoami: 'mcp:read' };
+// The scope each tool needs: this server's own, registered with
+// `portcullis resources add <RESOURCE> --scope example:echo=... --scope example:profile=...`.
+const TOOL_SCOPES = { echo: 'example:echo', whoami: 'example:profile' };
 
 const verifier = createTokenVerifier(
   env.DATABASE_URL

@@ -20,6 +20,8 @@ import { DPOP_SIGNING_ALGS, InvalidDpopProof } from '../tokens/dpop_proof.ts';
 import { presentedScheme, requestTokenAuthenticator, tokenRequest } from '../tokens/request_token.ts';
 import { ADMIN_SCOPE } from './operator_clients.ts';
 import { adminOpenApi } from './openapi.ts';
+import { InvalidResourceDefinition } from '../resources/resource_definition.ts';
+import { ResourceAlreadyRegistered, type ResourceOperations, resourceJson } from '../resources/resource_operations.ts';
 
 export interface AdminDependencies {
   db: Database;
@@ -29,6 +31,8 @@ export interface AdminDependencies {
   resource: string;
   /** Invitation links start here. */
   issuer: string;
+  /** The resource registry's operations (`portcullis resources ...`). */
+  resources: ResourceOperations;
 }
 
 class AdminError extends Error {
@@ -54,6 +58,22 @@ const bodies = {
   revokeAccount: revocationBody.extend({ client_id: z.string().min(1).max(2048).optional() }).strict(),
   revokeToken: revocationBody.extend({ token: z.string().min(1).max(4096) }).strict(),
   invitation: z.object({ email: z.string().min(1).max(320) }).strict(),
+  // Shapes only: what the values may be is checked by the resource operations, for the CLI alike.
+  addResource: z
+    .object({
+      resource: z.string().min(1).max(2048),
+      name: z.string().max(1000),
+      scopes: z.array(z.object({ name: z.string().max(1000), description: z.string().max(1000) }).strict()).max(1000),
+      access_token_ttl: z.number().optional(),
+    })
+    .strict(),
+  updateResource: z
+    .object({
+      name: z.string().max(1000).optional(),
+      scopes: z.array(z.object({ name: z.string().max(1000), description: z.string().max(1000) }).strict()).max(1000).optional(),
+      access_token_ttl: z.number().nullable().optional(),
+    })
+    .strict(),
 };
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -65,7 +85,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return parsed.data;
 }
 
-export function adminRoutes({ db, revocation, verifier, resource, issuer }: AdminDependencies): Router {
+export function adminRoutes({ db, revocation, verifier, resource, issuer, resources }: AdminDependencies): Router {
   const router = new Router({ prefix: '/admin' });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
   const operations = operatorOperations(db, revocation);
@@ -79,7 +99,11 @@ export function adminRoutes({ db, revocation, verifier, resource, issuer }: Admi
       const failure =
         error instanceof AdminError
           ? error
-          : error instanceof OperatorTargetNotFound || error instanceof RevocationTargetNotFound
+          : error instanceof InvalidResourceDefinition
+            ? new AdminError(400, 'invalid_request', error.message)
+            : error instanceof ResourceAlreadyRegistered
+              ? new AdminError(409, 'conflict', error.message)
+              : error instanceof OperatorTargetNotFound || error instanceof RevocationTargetNotFound
             ? new AdminError(404, 'not_found', error.message)
             : error instanceof AccountInputError
               ? new AdminError(error instanceof AccountExistsError ? 409 : 400, 'invalid_request', error.message)
@@ -218,6 +242,35 @@ export function adminRoutes({ db, revocation, verifier, resource, issuer }: Admi
   router.post('/tokens/revoke', json, async (ctx) => {
     const body = parse(bodies.revokeToken, ctx.request.body);
     ctx.body = await revocation.revokeToken(body.token, { ...options(ctx, body), requireTarget: true });
+  });
+
+  // The resource registry, as `portcullis resources ...`; a resource is named by its URL, percent-encoded.
+  router.get('/resources', async (ctx) => {
+    ctx.body = { resources: (await resources.list()).map(resourceJson) };
+  });
+
+  router.post('/resources', json, async (ctx) => {
+    const body = parse(bodies.addResource, ctx.request.body);
+    const added = await resources.add({ url: body.resource, name: body.name, scopes: body.scopes, accessTokenTtl: body.access_token_ttl });
+    ctx.status = 201;
+    ctx.body = { ...resourceJson(added.resource), client_id: added.clientId, client_secret: added.clientSecret };
+  });
+
+  router.get('/resources/:resource', async (ctx) => {
+    const { resource: url } = ctx.params as { resource: string };
+    const view = await resources.show(url);
+    ctx.body = { ...resourceJson(view.resource), resource_server_clients: view.resourceServerClients };
+  });
+
+  router.patch('/resources/:resource', json, async (ctx) => {
+    const { resource: url } = ctx.params as { resource: string };
+    const body = parse(bodies.updateResource, ctx.request.body);
+    ctx.body = resourceJson(await resources.update(url, { name: body.name, scopes: body.scopes, accessTokenTtl: body.access_token_ttl }));
+  });
+
+  router.delete('/resources/:resource', json, async (ctx) => {
+    const { resource: url } = ctx.params as { resource: string };
+    ctx.body = await resources.remove(url, options(ctx, parse(bodies.revoke, ctx.request.body)));
   });
 
   router.get('/audit', async (ctx) => {

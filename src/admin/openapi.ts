@@ -47,6 +47,51 @@ const revocationResponses = {
   503: { description: 'the database is unavailable' },
 };
 
+const resourceUrl = {
+  name: 'resource',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'the resource URL, percent-encoded (encodeURIComponent)',
+};
+
+const scopeList = {
+  type: 'array',
+  minItems: 1,
+  maxItems: 50,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'description'],
+    properties: { name: { type: 'string', maxLength: 128 }, description: { type: 'string', maxLength: 200, description: 'shown on the consent page' } },
+  },
+};
+
+const resourceView = {
+  type: 'object',
+  required: ['resource', 'name', 'scopes', 'access_token_ttl', 'created_at', 'updated_at'],
+  properties: {
+    resource: { type: 'string', description: 'the token audience and RFC 8707 resource indicator (normalized: no trailing slash)' },
+    name: { type: 'string' },
+    scopes: scopeList,
+    access_token_ttl: { type: ['integer', 'null'], description: 'seconds; null: ACCESS_TOKEN_TTL' },
+    created_at: { type: 'string', format: 'date-time' },
+    updated_at: { type: 'string', format: 'date-time' },
+  },
+};
+
+const resourceResponses = (description: string, status = 200) => ({
+  [status]: { description, content: { 'application/json': { schema: resourceView } } },
+  400: { description: 'invalid definition', content: { 'application/json': { schema: error } } },
+  404: { description: 'no resource is registered at this URL', content: { 'application/json': { schema: error } } },
+  503: { description: 'the database is unavailable' },
+});
+
+const jsonBody = (properties: Record<string, unknown>, required: string[] = []) => ({
+  required: true,
+  content: { 'application/json': { schema: { type: 'object', additionalProperties: false, required, properties } } },
+});
+
 const clientId = { name: 'clientId', in: 'path', required: true, schema: { type: 'string' } };
 const account = { name: 'account', in: 'path', required: true, schema: { type: 'string' }, description: 'id or email' };
 
@@ -166,6 +211,39 @@ export function adminOpenApi(resource: string): Record<string, unknown> {
         post: {
           summary: 'Revoke a token (or jti) and the grant it belongs to',
           requestBody: body({ token: { type: 'string' } }, ['token']),
+          responses: revocationResponses,
+        },
+      },
+      '/admin/resources': {
+        get: { summary: 'List the protected resources (MCP servers) tokens are issued for', responses: { 200: { description: '{ resources: [...] }' } } },
+        post: {
+          summary: "Register a protected resource and create its introspection client (the secret is returned once)",
+          requestBody: jsonBody(
+            {
+              resource: { type: 'string', description: 'https URL of the MCP server (the token audience)' },
+              name: { type: 'string', maxLength: 100, description: 'shown on consent and account pages' },
+              scopes: scopeList,
+              access_token_ttl: { type: 'integer', minimum: 1, maximum: 86400, description: 'seconds; default ACCESS_TOKEN_TTL' },
+            },
+            ['resource', 'name', 'scopes'],
+          ),
+          responses: {
+            ...resourceResponses('registered: the resource with client_id and client_secret', 201),
+            409: { description: 'registered already', content: { 'application/json': { schema: error } } },
+          },
+        },
+      },
+      '/admin/resources/{resource}': {
+        parameters: [resourceUrl],
+        get: { summary: 'A resource and its resource-server clients', responses: resourceResponses('the resource, with resource_server_clients') },
+        patch: {
+          summary: 'Change the name, the scopes (the whole list) or the access-token lifetime (null: the default)',
+          requestBody: jsonBody({ name: { type: 'string' }, scopes: scopeList, access_token_ttl: { type: ['integer', 'null'] } }),
+          responses: resourceResponses('the resource as changed'),
+        },
+        delete: {
+          summary: 'Unregister the resource: revoke every grant for it (audited) and delete its resource-server clients',
+          requestBody: body({}),
           responses: revocationResponses,
         },
       },

@@ -8,6 +8,11 @@ import { pino } from 'pino';
 import { createLogger, type Logger } from '../logger.ts';
 import { createRevocationService, type RevocationService } from '../revocation/revocation_service.ts';
 import { type OperatorOperations, operatorOperations } from '../revocation/operator_operations.ts';
+import { createAdapterFactory } from '../adapter/knex_adapter.ts';
+import { CLOCK_TOLERANCE } from '../provider/configuration.ts';
+import { clientSecretCodec } from '../secrets/client_secrets.ts';
+import { loadKeyring } from '../secrets/keyring_source.ts';
+import { type ResourceOperations, resourceOperations } from '../resources/resource_operations.ts';
 
 export interface CliContext {
   config: Config;
@@ -36,6 +41,16 @@ export async function cliContext(options: { migrate?: boolean } = {}): Promise<C
 export async function cliOperations(): Promise<OperatorOperations> {
   const { db, revocation } = await cliContext();
   return operatorOperations(db, revocation);
+}
+
+/**
+ * The resource registry's operations over this run's context. A running server on PostgreSQL hears
+ * each change (NOTIFY); the embedded database is the server's alone while it runs (use the admin API).
+ */
+export async function cliResourceOperations(): Promise<ResourceOperations> {
+  const { db, config, revocation } = await cliContext();
+  const clients = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: clientSecretCodec(loadKeyring(config)) })('Client');
+  return resourceOperations({ db, revocation, clients });
 }
 
 /** A server that owns the embedded database keeps it: say how to reach it instead (nothing was changed). */

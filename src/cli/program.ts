@@ -9,12 +9,15 @@ import { registerClientCommands } from './commands/clients.ts';
 import { registerGrantCommands } from './commands/grants.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerMaintenanceCommands } from './commands/maintenance.ts';
+import { registerResourceCommands } from './commands/resources.ts';
 import { registerRevokeCommands } from './commands/revoke.ts';
 import { registerSecretsCommands } from './commands/secrets.ts';
 import { registerUserCommands } from './commands/users.ts';
 import { type CliContext, CliError, closeCliContext, provideCliContext } from './context.ts';
 import { packageVersion } from '../package_version.ts';
 import { OperatorTargetNotFound } from '../revocation/operator_operations.ts';
+import { InvalidResourceDefinition } from '../resources/resource_definition.ts';
+import { ResourceAlreadyRegistered } from '../resources/resource_operations.ts';
 
 export function buildProgram(): Command {
   const program = new Command('portcullis')
@@ -25,6 +28,7 @@ export function buildProgram(): Command {
   registerUserCommands(program);
   registerRevokeCommands(program);
   registerClientCommands(program);
+  registerResourceCommands(program);
   registerGrantCommands(program);
   registerAuditCommands(program);
   registerMaintenanceCommands(program);
@@ -33,7 +37,15 @@ export function buildProgram(): Command {
   return program;
 }
 
-const READABLE_ERRORS = [CliError, ConfigError, AccountInputError, RevocationTargetNotFound, OperatorTargetNotFound];
+const READABLE_ERRORS = [
+  CliError,
+  ConfigError,
+  AccountInputError,
+  RevocationTargetNotFound,
+  OperatorTargetNotFound,
+  InvalidResourceDefinition,
+  ResourceAlreadyRegistered,
+];
 
 /** One line for the operator: never the SQL knex puts in front of a driver message. */
 function describeFailure(error: unknown): string {

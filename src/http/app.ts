@@ -67,7 +67,7 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [], 
     app.use(router.allowedMethods());
   }
   app.use(discoveryPaths(provider.issuer));
-  app.use(mcpClientSupport());
+  app.use(mcpClientSupport({ db }));
   app.use(authorizationRequestLimits());
   app.use(bodyLimit());
   app.use(mount(provider));

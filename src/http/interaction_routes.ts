@@ -8,8 +8,9 @@ import type { InteractionResults } from 'oidc-provider';
 import { findAccountById } from '../accounts/account_store.ts';
 import type { Database } from '../db/connect.ts';
 import { describeScope } from '../provider/scopes.ts';
+import { findRegisteredResource } from '../resources/resource_registry.ts';
 import { clientIdentity, describeClient } from './client_identity.ts';
-import { consentPage, loginPage, type ScopeLine } from './views/interaction_pages.ts';
+import { consentPage, loginPage } from './views/interaction_pages.ts';
 import { noStore } from './security_headers.ts';
 import { checkPassword, signInFailure } from './sign_in.ts';
 import { type SignInLimiter, unlimitedSignIns } from '../accounts/sign_in_limiter.ts';
@@ -70,12 +71,20 @@ export function interactionRoutes({ provider, db, logins = unlimitedSignIns, sel
     const client = await provider.Client.find(clientId);
     const missing = interaction.prompt.details as ConsentDetails;
     const resourceScopes = Object.entries(missing.missingResourceScopes ?? {});
+    // Each resource's scopes are described as that resource registered them, and named by it.
+    const resources = await Promise.all(resourceScopes.map(async ([url]) => ({ url, registered: await findRegisteredResource(db, url) })));
+    const descriptions = new Map(resources.flatMap(({ registered }) => registered?.scopes.map((scope) => [scope.name, scope.description] as const) ?? []));
+    const oidcScopes = new Set(missing.missingOIDCScope ?? []);
     ctx.body = consentPage({
       uid: interaction.uid,
       client: clientIdentity(client, clientId, interaction.params.redirect_uri),
       accountEmail: account?.email ?? 'unknown account',
-      resource: resourceScopes.map(([resource]) => resource).join(', ') || undefined,
-      scopes: scopeLines([...(missing.missingOIDCScope ?? []), ...resourceScopes.flatMap(([, scopes]) => scopes)]),
+      resource: resources.map(({ url }) => url).join(', ') || undefined,
+      resourceName: resources.map(({ url, registered }) => registered?.name ?? url).join(', ') || undefined,
+      scopes: [...new Set([...oidcScopes, ...resourceScopes.flatMap(([, scopes]) => scopes)])].map((name) => ({
+        name,
+        description: descriptions.get(name) ?? describeScope(name),
+      })),
     });
   });
 
@@ -130,10 +139,6 @@ interface ConsentDetails {
   missingOIDCScope?: string[];
   missingOIDCClaims?: string[];
   missingResourceScopes?: Record<string, string[]>;
-}
-
-function scopeLines(scopes: string[]): ScopeLine[] {
-  return [...new Set(scopes)].map((name) => ({ name, description: describeScope(name) }));
 }
 
 /** Reads single-valued text fields from a parsed form; anything else counts as missing. */

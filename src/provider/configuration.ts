@@ -9,7 +9,8 @@ import type { ServerKeys } from '../keys/key_store.ts';
 import { errorPage, logoutPage, signedOutPage } from '../http/views/message_pages.ts';
 import { clientMetadataDocuments } from './client_id_metadata.ts';
 import { applyRedirectPolicy } from './redirect_policy.ts';
-import { MCP_SCOPES, sameResource } from './scopes.ts';
+import { OIDC_SCOPES, sameResource } from './scopes.ts';
+import type { ResourceRegistry } from '../resources/resource_registry.ts';
 import { ADMIN_SCOPE, adminResource } from '../admin/operator_clients.ts';
 import { DPOP_SIGNING_ALGS } from '../tokens/dpop_proof.ts';
 
@@ -27,12 +28,13 @@ export interface ConfigurationDependencies {
   isOperatorClient: (clientId: string) => Promise<boolean>;
   /** The resource a resource-server client may introspect tokens of (undefined: not one). */
   resourceServerResource: (clientId: string) => Promise<string | undefined>;
+  /** The registered protected resources (src/resources): token audiences, their scopes and lifetimes. */
+  resources: Pick<ResourceRegistry, 'find' | 'list' | 'scopeNames'>;
 }
 
 export function providerConfiguration(dependencies: ConfigurationDependencies): Configuration {
-  const { config, keys, adapter, findAccountById, isOperatorClient, resourceServerResource } = dependencies;
+  const { config, keys, adapter, findAccountById, isOperatorClient, resourceServerResource, resources } = dependencies;
   const admin = adminResource(config.issuer);
-  const resourceScope = Object.keys(MCP_SCOPES).join(' ');
   const documents = clientMetadataDocuments(config);
 
   return {
@@ -69,9 +71,10 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
     // OAuth 2.1: authorization code with PKCE only.
     responseTypes: ['code'],
     pkce: { required: () => true },
-    // MCP scopes are listed too: clients (the MCP SDK, ChatGPT) register with `scope`, which the library
-    // checks against this list, and discovery's scopes_supported then names them.
-    scopes: ['openid', 'offline_access', 'email', ...Object.keys(MCP_SCOPES)],
+    // Registered resources' scopes are listed too: clients (the MCP SDK, ChatGPT) register with `scope`,
+    // which the library checks against this list, and discovery's scopes_supported then names them.
+    // The list follows the registry at run time (src/provider/registered_scopes.ts).
+    scopes: [...Object.keys(OIDC_SCOPES), ...resources.scopeNames()],
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
 
     async findAccount(_ctx, sub) {
@@ -126,8 +129,24 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async (_ctx, client) =>
-          (await isOperatorClient(client.clientId)) ? admin : config.resource,
+        // Operator clients: the admin API. Others: the one registered resource; with several, a request
+        // for resource scopes must name one (an OpenID-only sign-in needs none).
+        defaultResource: async (ctx, client, oneOf) => {
+          if (await isOperatorClient(client.clientId)) return admin;
+          if (Array.isArray(oneOf)) {
+            if (oneOf.length === 1) return oneOf[0];
+            throw new errors.InvalidTarget('several resources were authorized: name the one this token is for with the resource parameter');
+          }
+          const registered = await resources.list();
+          if (registered.length === 1) return registered[0]!.url;
+          const scopes = String(ctx.oidc.params?.scope ?? '').split(' ').filter(Boolean);
+          if (scopes.length > 0 && scopes.every((scope) => scope in OIDC_SCOPES)) return undefined;
+          throw new errors.InvalidTarget(
+            registered.length === 0
+              ? 'no protected resource is registered on this server'
+              : 'this server protects several resources: name the one you want with the resource parameter (RFC 8707)',
+          );
+        },
         useGrantedResource: () => true,
         getResourceServerInfo: async (ctx, indicator, client) => {
           // Every token request resolves a resource (defaultResource always names one), so this is
@@ -142,13 +161,12 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
             }
             return { scope: ADMIN_SCOPE, audience: admin, accessTokenTTL: config.ttl.accessToken, accessTokenFormat: 'opaque' };
           }
-          if (!sameResource(indicator, config.resource)) {
-            throw new errors.InvalidTarget('unknown resource indicator');
-          }
+          const resource = await resources.find(indicator);
+          if (!resource) throw new errors.InvalidTarget('unknown resource indicator: no resource is registered at this URL');
           return {
-            scope: resourceScope,
-            audience: config.resource,
-            accessTokenTTL: config.ttl.accessToken,
+            scope: resource.scopes.map((scope) => scope.name).join(' '),
+            audience: resource.url,
+            accessTokenTTL: resource.accessTokenTtl ?? config.ttl.accessToken,
             accessTokenFormat: 'opaque',
           };
         },
@@ -175,7 +193,8 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
     revokeGrantPolicy: () => true,
 
     ttl: {
-      AccessToken: config.ttl.accessToken,
+      // A registered resource may set its own lifetime (getResourceServerInfo's accessTokenTTL).
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       AuthorizationCode: 60,
       ClientCredentials: config.ttl.accessToken,
       IdToken: 3600,

@@ -19,6 +19,8 @@ import { isOperatorClient } from '../storage/operator_store.ts';
 import { resourceServerResource } from '../storage/resource_server_store.ts';
 import { CLOCK_TOLERANCE, providerConfiguration } from './configuration.ts';
 import { refuseDisabledClients } from './disabled_clients.ts';
+import { acceptStoredClientScopes } from './registered_scopes.ts';
+import { findRegisteredResource, registeredResources } from '../resources/resource_registry.ts';
 
 /** Client payloads as stored: a reader needs the client's existence and metadata, never its secret. */
 const SEALED_AS_STORED: PayloadCodec = {
@@ -50,8 +52,11 @@ export function createModelProvider({ config, db, logger }: { config: Config; db
       findAccountById: (id) => findAccountById(db, id),
       isOperatorClient: (clientId) => isOperatorClient(db, clientId),
       resourceServerResource: (clientId) => resourceServerResource(db, clientId),
+      // Read for token issuance only, which this provider never does.
+      resources: { find: (indicator) => findRegisteredResource(db, indicator), list: () => registeredResources(db), scopeNames: () => [] },
     }),
   );
+  acceptStoredClientScopes(provider);
   refuseDisabledClients(provider, (clientId) => isClientDisabled(db, clientId));
   return provider;
 }

@@ -23,6 +23,8 @@ import {
   revokeGrants,
 } from '../storage/revocation_store.ts';
 import { hashTokenValue } from '../storage/token_hash.ts';
+import { deleteResourceRow, findResource } from '../storage/resource_store.ts';
+import { removeResourceServerClients, resourceServerClientIds } from '../storage/resource_server_store.ts';
 import { recordRevocation } from '../observability/metrics.ts';
 
 export type { Actor } from '../storage/audit_store.ts';
@@ -79,6 +81,11 @@ export interface RevocationService {
   enableAccount(accountId: string, options: RevocationOptions): Promise<RevocationOutcome>;
   /** Revokes everything, then erases the account's personal data: its row (email, password hash) and its notes. */
   deleteAccount(accountId: string, options: RevocationOptions): Promise<RevocationOutcome>;
+  /**
+   * Unregisters a protected resource (a normalized URL): every grant holding scopes for it is revoked
+   * with its tokens, its resource-server clients are deleted, then its registry row.
+   */
+  removeResource(resource: string, options: RevocationOptions): Promise<RevocationOutcome>;
 }
 
 function batching(options: RevocationOptions): BatchOptions {
@@ -219,6 +226,18 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
         const notes = await deleteNotesOf(trx, accountId);
         if (!(await deleteAccountRow(trx, accountId))) throw noAccount(accountId);
         return mergeCounts(grants, records, { Note: notes, Account: 1 });
+      });
+    },
+
+    removeResource(resource, options) {
+      return run('remove_resource', { resource }, options, async (trx) => {
+        if (!(await findResource(trx, resource))) throw new RevocationTargetNotFound(`no resource ${JSON.stringify(resource)}`);
+        let counts = await revokeGrants(trx, { resource }, batching(options));
+        const clientIds = await resourceServerClientIds(trx, resource);
+        for (const clientId of clientIds) counts = mergeCounts(counts, await deleteClientData(trx, clientId));
+        await removeResourceServerClients(trx, clientIds);
+        await deleteResourceRow(trx, resource);
+        return mergeCounts(counts, { Resource: 1 });
       });
     },
   };

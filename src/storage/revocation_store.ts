@@ -10,6 +10,8 @@ export interface GrantFilter {
   grantIds?: string[];
   clientId?: string;
   accountIds?: string[];
+  /** Grants holding scopes for this resource (a normalized URL; keys compare without a trailing slash). */
+  resource?: string;
 }
 
 /** How long a tombstone outlives a grant that had no expiry of its own. */
@@ -29,6 +31,10 @@ function grantWhere(filter: GrantFilter): { sql: string; bindings: Knex.RawBindi
   if (filter.accountIds) {
     clauses.push('account_id = any(?)');
     bindings.push(filter.accountIds);
+  }
+  if (filter.resource !== undefined) {
+    clauses.push(`exists (select 1 from jsonb_object_keys(coalesce(payload->'resources', '{}'::jsonb)) as granted(url) where rtrim(granted.url, '/') = ?)`);
+    bindings.push(filter.resource);
   }
   if (clauses.length === 0) throw new Error('refusing to revoke grants without a filter');
   return { sql: clauses.join(' and '), bindings };

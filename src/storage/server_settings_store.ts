@@ -16,3 +16,17 @@ export async function recordedServerIssuer(db: Database): Promise<string | undef
   const row = (await db('server_settings').where({ key: ISSUER }).first()) as { value: string } | undefined;
   return row?.value;
 }
+
+const DEFAULT_RESOURCE = 'default_resource_registered';
+
+/** Whether the bundled MCP server's resource was registered once on this database (removing it is then respected). */
+export async function defaultResourceRegistered(db: Database): Promise<boolean> {
+  return (await db('server_settings').where({ key: DEFAULT_RESOURCE }).first()) !== undefined;
+}
+
+export async function recordDefaultResourceRegistered(db: Database, resource: string): Promise<void> {
+  await db('server_settings')
+    .insert({ key: DEFAULT_RESOURCE, value: resource, updated_at: db.fn.now() })
+    .onConflict('key')
+    .merge(['value', 'updated_at']);
+}

@@ -28,8 +28,11 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLE = join(ROOT, 'examples/express-mcp-server');
 
-/** Registers the example's resource and returns its introspection client (the one line to switch to `resources add`). */
-const REGISTER_RESOURCE = (resource: string) => ['clients', 'create-resource-server', resource, '--json'];
+/** Registers the example's resource with its own scopes; prints its introspection client. */
+const REGISTER_RESOURCE = (resource: string) => [
+  'resources', 'add', resource, '--name', 'Example MCP server',
+  '--scope', 'example:echo=repeat what you send', '--scope', 'example:profile=see which app is calling', '--json',
+];
 
 /** npm's own variables from an outer `npm test` must not steer the inner npm. */
 function cleanEnvironment(): NodeJS.ProcessEnv {
@@ -107,8 +110,6 @@ async function startAuthorizationServer(databaseUrl: string, resource: string): 
   const env = {
     DATABASE_URL: databaseUrl,
     ISSUER: `http://127.0.0.1:${port}`,
-    // Today's one resource; with the resource registry this line goes and REGISTER_RESOURCE names it.
-    MCP_RESOURCE: resource,
     SECRETS_KEY: newSecretsKey(),
     RATE_LIMIT_TOKEN: '0',
     RATE_LIMIT_REGISTRATION: '0',
@@ -237,7 +238,8 @@ createTokenVerifier({ resource: 'https://mcp.example.test/mcp' });
         expect(result.content).to.deep.equal([{ type: 'text', text: 'through the kit' }]);
         const who = await client.callTool({ name: 'whoami', arguments: {} });
         const text = (who.content as { text: string }[])[0]!.text;
-        expect(JSON.parse(text)).to.deep.include({ clientId: oauth.clientInformation()!.client_id });
+        // The example's own scopes, from its registration: not the bundled notes server's.
+        expect(JSON.parse(text)).to.deep.equal({ clientId: oauth.clientInformation()!.client_id, scopes: ['example:echo', 'example:profile'] });
       });
 
       it('refuses the token on the next call after its revocation: 401 invalid_token', async () => {

@@ -11,6 +11,7 @@ import { createResourceServerClient } from '../../src/admin/resource_server_clie
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { Database } from '../../src/db/connect.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
+import type { ResourceRegistry } from '../../src/resources/resource_registry.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './database.ts';
 
 export interface TestServer {
@@ -20,6 +21,8 @@ export interface TestServer {
   /** The same revocation service and adapters the server uses. */
   revocation: RevocationService;
   adapterFor: (model: string) => Adapter;
+  /** The server's resource registry (refresh() after a change made around it). */
+  resources: ResourceRegistry;
   db: Database;
   database: TestDatabase;
   server: Server;
@@ -51,7 +54,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   // Per-address request limits would stop suites that hammer one endpoint from 127.0.0.1 (races,
   // fuzzing); they are off unless a suite sets them (test/e2e/rate_limits.test.ts). Sign-in limits stay on.
   const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), ISSUER: baseUrl, JANITOR_INTERVAL: '0', ...REQUEST_LIMITS_OFF, ...options.env });
-  const { provider, app, revocation, adapterFor } = await createAuthorizationServer(config, database.db, options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const { provider, app, revocation, adapterFor, resources } = await createAuthorizationServer(config, database.db, options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
   server.on('request', app.callback());
   return {
     baseUrl,
@@ -59,12 +62,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     provider,
     revocation,
     adapterFor,
+    resources,
     db: database.db,
     database,
     server,
     async close() {
       server.closeAllConnections();
       server.close();
+      await resources.stop();
       if (!options.database) await database.close();
     },
   };

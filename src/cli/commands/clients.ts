@@ -3,7 +3,7 @@ import { adminResource, createOperatorClient } from '../../admin/operator_client
 import { createResourceServerClient } from '../../admin/resource_server_clients.ts';
 import { createAdapterFactory } from '../../adapter/knex_adapter.ts';
 import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
-import { sameResource } from '../../provider/scopes.ts';
+import { findRegisteredResource } from '../../resources/resource_registry.ts';
 import { clientSecretCodec } from '../../secrets/client_secrets.ts';
 import { loadKeyring } from '../../secrets/keyring_source.ts';
 import { listClients } from '../../storage/client_store.ts';
@@ -81,12 +81,13 @@ export function registerClientCommands(program: Command): void {
     .option('--json', 'print JSON: resource, client_id, client_secret')
     .action(async (resource: string, options: OutputOptions & { name: string }) => {
       const { db, config, revocation } = await cliContext();
-      // Tokens are issued for one resource today (MCP_RESOURCE): a client for any other could never introspect.
-      if (!sameResource(resource, config.resource)) {
-        throw new CliError(`unknown resource ${JSON.stringify(resource)}: this server issues tokens for ${config.resource}`);
+      // Tokens are issued only for registered resources: a client for any other could never introspect.
+      const registered = await findRegisteredResource(db, resource);
+      if (!registered) {
+        throw new CliError(`unknown resource ${JSON.stringify(resource)}: no resource is registered at this URL (see \`resources list\`, \`resources add\`)`);
       }
       const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: clientSecretCodec(loadKeyring(config)) })('Client');
-      const credentials = await createResourceServerClient(db, adapter, config.resource, options.name);
+      const credentials = await createResourceServerClient(db, adapter, registered.url, options.name);
       if (options.json) {
         printJson({ resource: credentials.resource, client_id: credentials.clientId, client_secret: credentials.clientSecret });
         return;

@@ -19,7 +19,7 @@ export interface ConnectedAppView {
   clientUri: string | undefined;
   logoUri: string | undefined;
   /** Resource indicator -> scopes granted on it. */
-  resources: { resource: string; scopes: ScopeView[] }[];
+  resources: { resource: string; name: string | undefined; scopes: ScopeView[] }[];
   firstAuthorized: Date;
   lastUsed: Date | undefined;
 }
@@ -138,7 +138,7 @@ ${app.identifiedBy ? html`<p class="identity">Identified by <strong>${app.identi
 ${link ? html`<p><a href="${link}" rel="noopener noreferrer">${link}</a></p>` : ''}
 <dl>
 ${app.resources.map(
-  (entry) => html`<dt>Access to</dt><dd><code>${entry.resource}</code></dd>
+  (entry) => html`<dt>Access to</dt><dd>${entry.name ? html`<strong>${entry.name}</strong> ` : ''}<code>${entry.resource}</code></dd>
 <dt>Scopes</dt><dd><ul class="scopes">${entry.scopes.map((scope) => html`<li><code>${scope.name}</code> ${scope.description}</li>`)}</ul></dd>`,
 )}
 <dt>First authorized</dt><dd>${when(app.firstAuthorized)}</dd>

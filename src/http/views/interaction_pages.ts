@@ -41,7 +41,9 @@ export interface ConsentPageInput {
   uid: string;
   client: ClientIdentity;
   accountEmail: string;
-  resource?: string;
+  /** The resource URL(s) asked for, and their registered display names. */
+  resource?: string | undefined;
+  resourceName?: string | undefined;
   scopes: ScopeLine[];
 }
 
@@ -61,7 +63,7 @@ function returnsTo(target: ReturnTarget | undefined): Html | string {
 }
 
 export function consentPage(input: ConsentPageInput): string {
-  const { uid, client, accountEmail, resource, scopes } = input;
+  const { uid, client, accountEmail, resource, resourceName, scopes } = input;
   const { name, clientUri, logoUri } = client;
   return page({
     title: 'Authorize access',
@@ -70,7 +72,7 @@ ${logoUri ? html`<img class="logo" src="${logoUri}" alt="" width="48" height="48
 ${clientSource(client)}
 ${returnsTo(client.returnsTo)}
 <p>Signed in as <strong>${accountEmail}</strong>.</p>
-<p><strong>${name}</strong>${clientUri ? html` (<a href="${clientUri}" rel="noopener noreferrer">${clientUri}</a>)` : ''} asks for:</p>
+<p><strong>${name}</strong>${clientUri ? html` (<a href="${clientUri}" rel="noopener noreferrer">${clientUri}</a>)` : ''} asks for${resourceName ? html` access to <strong>${resourceName}</strong>` : ''}:</p>
 <ul class="scopes">
 ${scopes.map((scope) => html`<li><code>${scope.name}</code> ${scope.description}</li>`)}
 </ul>
