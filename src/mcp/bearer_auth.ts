@@ -5,7 +5,7 @@ import type { Context, Next } from 'koa';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { MCP_SCOPES } from '../provider/scopes.ts';
-import { challengeHeader, unavailable } from '../resource_server/challenges.ts';
+import { challengeHeader, stepUpScope, unavailable } from '../resource_server/challenges.ts';
 import { scopesForToolCalls } from '../resource_server/tool_scopes.ts';
 import { type AccessTokenVerifier, type AuthInfo, InvalidTokenError } from '../tokens/access_token_verifier.ts';
 import { DPOP_SIGNING_ALGS, InvalidDpopProof } from '../tokens/dpop_proof.ts';
@@ -86,7 +86,7 @@ export function requireToolScopes({ resourceMetadataUrl }: { resourceMetadataUrl
         resource_metadata: resourceMetadataUrl,
         error: 'insufficient_scope',
         error_description: `this call needs ${missing.join(' ')}`,
-        scope: [...new Set([...auth.scopes.filter((scope) => scope in MCP_SCOPES), ...missing])].join(' '),
+        scope: stepUpScope(auth.scopes.filter((scope) => scope in MCP_SCOPES), missing),
       });
       return;
     }
