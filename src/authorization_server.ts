@@ -2,7 +2,8 @@
 import type Koa from 'koa';
 import Provider, { type Adapter } from 'oidc-provider';
 import { findAccountById } from './accounts/account_store.ts';
-import { createAdapterFactory } from './adapter/knex_adapter.ts';
+import { createStorageFactory } from './adapter/knex_adapter.ts';
+import { revokingAdapters } from './provider/library_revocations.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/connect.ts';
 import { createHttpApp } from './http/app.ts';
@@ -42,7 +43,7 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
   await reencryptSecrets(db, keyring, 'plain');
   const keys = await loadOrCreateServerKeys(db, keyring, config.keys.gracePeriod);
   const revocation = createRevocationService(db, logger);
-  const adapterFor = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: clientSecretCodec(keyring) });
+  const adapterFor = revokingAdapters(createStorageFactory(db, { clockTolerance: CLOCK_TOLERANCE, clientCodec: clientSecretCodec(keyring) }), revocation);
   const provider = new Provider(
     config.issuer,
     providerConfiguration({

@@ -1,18 +1,18 @@
-// The node-oidc-provider adapter: one instance per model name, all backed by PostgreSQL via Knex.
-// Contract: node-oidc-provider's example/my_adapter.js, with these additions:
+// The storage of node-oidc-provider's models: one instance per model name, all backed by PostgreSQL
+// via Knex. Contract: node-oidc-provider's example/my_adapter.js, with these additions:
 // - bearer values (tokens, codes, session and interaction ids) are stored under their SHA-256 only;
-// - consume is atomic: of concurrent consumers one wins, the others revoke the grant (reuse);
-// - destroying a Grant or a Client cascades to everything issued under it (revocation_store).
+// - consume is atomic: of concurrent consumers one wins, the others get ConsumedAlready.
+// Storage only: what the library's destroy and revokeByGrantId calls mean (a revocation, with its
+// actor and cascade) is decided once above it, in provider/library_revocations.ts.
 import type { Knex } from 'knex';
-import Provider, { errors, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../db/connect.ts';
 import type { PayloadCodec } from '../secrets/client_secrets.ts';
-import type { Actor, RevocationOptions, RevocationService } from '../revocation/revocation_service.ts';
 import { findTokenByHash } from '../storage/revocation_store.ts';
 import { hashTokenValue } from '../storage/token_hash.ts';
 
 /** Models whose rows live in oidc_tokens and reference their grant. */
-const TOKEN_MODELS = new Set([
+export const TOKEN_MODELS = new Set([
   'AccessToken',
   'AuthorizationCode',
   'RefreshToken',
@@ -32,39 +32,18 @@ const GRANT_REVOKED = 'P0R01';
 export interface AdapterOptions {
   /** The provider's clock tolerance in seconds: rows stay findable that long past their expiry. */
   clockTolerance: number;
-  revocation: RevocationService;
   /** How Client payloads are stored (their secret encrypted or hashed: src/secrets/client_secrets.ts). */
   clientCodec: PayloadCodec;
 }
 
-/** Who is revoking, judged from the provider request in progress (none: a script calling the API). */
-function providerRequest(): KoaContextWithOIDC | undefined {
-  return (Provider as unknown as { ctx?: KoaContextWithOIDC }).ctx;
-}
+/** A second consume of a code or refresh token (of concurrent consumers, a loser): `grantId` is its grant. */
+export class ConsumedAlready extends errors.InvalidGrant {
+  readonly grantId: string | undefined;
 
-function libraryRevocation(reason: string): RevocationOptions {
-  const ctx = providerRequest();
-  const route = ctx?.oidc?.route;
-  const clientId = ctx?.oidc?.client?.clientId;
-  let actor: Actor;
-  let why: string;
-  if (!ctx) {
-    actor = { type: 'operator', id: 'provider-api' };
-    why = `${reason} (provider API outside a request)`;
-  } else if (route === 'revocation') {
-    actor = { type: 'client', id: clientId };
-    why = 'RFC 7009 revocation request';
-  } else if (route === 'client_delete') {
-    actor = { type: 'client', id: clientId };
-    why = 'client deleted its registration (RFC 7592)';
-  } else if (route === 'token') {
-    actor = { type: 'system' };
-    why = 'reuse of a consumed code or refresh token';
-  } else {
-    actor = { type: 'system' };
-    why = `${reason} (${route ?? 'provider'})`;
+  constructor(grantId: string | undefined, what: string) {
+    super(`${what} already used`);
+    this.grantId = grantId;
   }
-  return { actor, reason: why, auditWhenEmpty: false };
 }
 
 interface StoredRow {
@@ -79,7 +58,7 @@ function hasCode(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 }
 
-export class KnexAdapter implements Adapter {
+export class KnexAdapter {
   readonly name: string;
   readonly #db: Database;
   readonly #options: AdapterOptions;
@@ -223,35 +202,19 @@ export class KnexAdapter implements Adapter {
       })
       .returning('id_hash');
     if (won.length > 0) return;
-    // Someone else consumed it first (or it was revoked): treat as reuse and end the whole grant.
+    // Someone else consumed it first (or it was revoked).
     const lost = await findTokenByHash(this.#db, key);
-    if (lost?.grantId) await this.#options.revocation.revokeGrant(lost.grantId, libraryRevocation('reuse'));
-    throw new errors.InvalidGrant(`${this.name === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
+    throw new ConsumedAlready(lost?.grantId ?? undefined, this.name === 'RefreshToken' ? 'refresh token' : 'grant');
   }
 
+  /** The grant a stored token belongs to (undefined: no such token, or one bound to no grant). */
+  async grantIdOf(id: string): Promise<string | undefined> {
+    return (await findTokenByHash(this.#db, this.#key(id)))?.grantId ?? undefined;
+  }
+
+  /** Deletes the row (a Grant's tokens go with it by foreign key; revocations go through the service). */
   async destroy(id: string): Promise<void> {
-    const { revocation } = this.#options;
-    if (this.name === 'Grant') {
-      await revocation.revokeGrant(id, libraryRevocation('grant destroyed'));
-    } else if (this.name === 'Client') {
-      await revocation.deleteClient(id, libraryRevocation('client destroyed'));
-    } else if (TOKEN_MODELS.has(this.name)) {
-      // The library destroys a token only to revoke it (/revoke, refresh reuse): its grant ends too.
-      // At the token endpoint the event is reuse, so it is audited as the grant's revocation whichever
-      // of the library's concurrent calls (this destroy, revokeByGrantId) gets there first.
-      const options = libraryRevocation('token destroyed');
-      const reuse = providerRequest()?.oidc?.route === 'token';
-      const grantId = reuse ? (await findTokenByHash(this.#db, this.#key(id)))?.grantId : undefined;
-      await (grantId ? revocation.revokeGrant(grantId, options) : revocation.revokeToken(id, options));
-    } else {
-      await this.#table().where(this.#keyColumn(), this.#key(id)).delete();
-    }
-  }
-
-  async revokeByGrantId(grantId: string): Promise<void> {
-    // Called once per grantable model for the same event; the first call removes the whole grant.
-    if (!TOKEN_MODELS.has(this.name)) return;
-    await this.#options.revocation.revokeGrant(grantId, libraryRevocation('grant revoked'));
+    await this.#table().where(this.#keyColumn(), this.#key(id)).delete();
   }
 
   #table(): Knex.QueryBuilder {
@@ -315,6 +278,6 @@ function epochNow(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-export function createAdapterFactory(db: Database, options: AdapterOptions): (name: string) => Adapter {
+export function createStorageFactory(db: Database, options: AdapterOptions): (name: string) => KnexAdapter {
   return (name: string) => new KnexAdapter(db, name, options);
 }

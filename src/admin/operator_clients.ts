@@ -11,7 +11,7 @@ export function adminResource(issuer: string): string {
   return `${issuer}/admin`;
 }
 
-export async function createOperatorClient(db: Database, clients: Adapter, name: string): Promise<ServerClientCredentials> {
+export async function createOperatorClient(db: Database, clients: Pick<Adapter, 'upsert'>, name: string): Promise<ServerClientCredentials> {
   // No `scope` metadata: `admin` is a resource scope, and only operator clients reach that resource.
   const credentials = await storeServerClient(clients, { idPrefix: 'operator', name, grantTypes: ['client_credentials'] });
   await addOperatorClient(db, credentials.clientId, name);

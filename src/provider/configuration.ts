@@ -8,6 +8,7 @@ import type { Config } from '../config.ts';
 import type { ServerKeys } from '../keys/key_store.ts';
 import { errorPage, logoutPage, signedOutPage } from '../http/views/message_pages.ts';
 import { clientMetadataDocuments } from './client_id_metadata.ts';
+import { revokeGrantPolicy } from './library_revocations.ts';
 import { applyRedirectPolicy } from './redirect_policy.ts';
 import { MCP_SCOPES, sameResource } from './scopes.ts';
 import { ADMIN_SCOPE, adminResource } from '../admin/operator_clients.ts';
@@ -170,9 +171,8 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
     // client registered for the refresh_token grant, and tokens are not tied to the browser session.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     expiresWithSession: async () => false,
-    // Revoking any token of a grant ends the grant (the adapter routes every token destroy through the
-    // revocation service, which removes the grant row with its tokens).
-    revokeGrantPolicy: () => true,
+    // Revoking any token of a grant ends the grant (the rule and its bridge: library_revocations.ts).
+    revokeGrantPolicy,
 
     ttl: {
       AccessToken: config.ttl.accessToken,

@@ -100,10 +100,6 @@ export async function revokeGrants(db: Executor, filter: GrantFilter, options: B
 
 export type Executor = Database | Knex.Transaction;
 
-export async function grantExists(db: Executor, grantId: string): Promise<boolean> {
-  return (await db('oidc_grants').select('id').where({ id: grantId }).first()) !== undefined;
-}
-
 export interface StoredTokenRef {
   model: string;
   grantId: string | null;

@@ -5,7 +5,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { type AdapterPayload, errors } from 'oidc-provider';
-import { KnexAdapter } from '../../src/adapter/knex_adapter.ts';
+import { createStorageFactory } from '../../src/adapter/knex_adapter.ts';
+import { revokingAdapters } from '../../src/provider/library_revocations.ts';
 import { createLogger } from '../../src/logger.ts';
 import { CLOCK_TOLERANCE } from '../../src/provider/configuration.ts';
 import { clientSecretCodec } from '../../src/secrets/client_secrets.ts';
@@ -64,7 +65,8 @@ for (const kind of availableKinds()) {
     after(() => database?.close());
 
     const clientCodec = clientSecretCodec(new Keyring([randomBytes(32)]));
-    const adapter = (name: string) => new KnexAdapter(database.db, name, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec });
+    // The provider's adapter as the server builds it: storage, with the library's revocations bridged.
+    const adapter = (name: string) => revokingAdapters(createStorageFactory(database.db, { clockTolerance: CLOCK_TOLERANCE, clientCodec }), revocation)(name);
 
     async function setExpiry(model: string, id: string, expiresAt: Date | null): Promise<void> {
       const { table, where } = rowLocation(model, id);

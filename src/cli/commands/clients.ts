@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { adminResource, createOperatorClient } from '../../admin/operator_clients.ts';
 import { createResourceServerClient } from '../../admin/resource_server_clients.ts';
-import { createAdapterFactory } from '../../adapter/knex_adapter.ts';
+import { createStorageFactory } from '../../adapter/knex_adapter.ts';
 import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
 import { sameResource } from '../../provider/scopes.ts';
 import { clientSecretCodec } from '../../secrets/client_secrets.ts';
@@ -58,9 +58,9 @@ export function registerClientCommands(program: Command): void {
     .description('create a client for the admin API (client credentials, scope admin); prints its secret once')
     .option('--json', 'print JSON')
     .action(async (name: string, options: OutputOptions) => {
-      const { db, config, revocation } = await cliContext();
+      const { db, config } = await cliContext();
       const clientCodec = clientSecretCodec(loadKeyring(config));
-      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec })('Client');
+      const adapter = createStorageFactory(db, { clockTolerance: CLOCK_TOLERANCE, clientCodec })('Client');
       const issuer = await serverIssuer(config.issuer);
       const credentials = await createOperatorClient(db, adapter, name);
       const resource = adminResource(issuer);
@@ -80,12 +80,12 @@ export function registerClientCommands(program: Command): void {
     .option('--name <name>', 'a name for operators', 'resource server')
     .option('--json', 'print JSON: resource, client_id, client_secret')
     .action(async (resource: string, options: OutputOptions & { name: string }) => {
-      const { db, config, revocation } = await cliContext();
+      const { db, config } = await cliContext();
       // Tokens are issued for one resource today (MCP_RESOURCE): a client for any other could never introspect.
       if (!sameResource(resource, config.resource)) {
         throw new CliError(`unknown resource ${JSON.stringify(resource)}: this server issues tokens for ${config.resource}`);
       }
-      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: clientSecretCodec(loadKeyring(config)) })('Client');
+      const adapter = createStorageFactory(db, { clockTolerance: CLOCK_TOLERANCE, clientCodec: clientSecretCodec(loadKeyring(config)) })('Client');
       const credentials = await createResourceServerClient(db, adapter, config.resource, options.name);
       if (options.json) {
         printJson({ resource: credentials.resource, client_id: credentials.clientId, client_secret: credentials.clientSecret });
