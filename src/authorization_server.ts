@@ -1,14 +1,14 @@
 // Assembles the authorization server from its parts: database, keys, provider, HTTP app.
 import type Koa from 'koa';
 import Provider, { type Adapter } from 'oidc-provider';
-import { findAccountById } from './accounts/account_store.ts';
+import { findAccountById } from './storage/account_store.ts';
 import { createStorageFactory } from './adapter/knex_adapter.ts';
 import { revokingAdapters } from './provider/library_revocations.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/connect.ts';
 import { createHttpApp } from './http/app.ts';
 import { trustProxyHops } from './http/client_address.ts';
-import { loadOrCreateServerKeys } from './keys/key_store.ts';
+import { loadOrCreateServerKeys } from './storage/key_store.ts';
 import type { Logger } from './logger.ts';
 import { CLOCK_TOLERANCE, providerConfiguration } from './provider/configuration.ts';
 import { createRevocationService, type RevocationService } from './revocation/revocation_service.ts';

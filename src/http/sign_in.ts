@@ -2,7 +2,7 @@
 // /account sign-in, the current password of a password change): counted by the failed sign-in limits,
 // and a refusal carries the seconds left in its window as Retry-After.
 import type { Context } from 'koa';
-import { type Account, authenticate } from '../accounts/account_store.ts';
+import { type Account, authenticate } from '../storage/account_store.ts';
 import type { SignInLimiter } from '../accounts/sign_in_limiter.ts';
 import type { Database } from '../db/connect.ts';
 

@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import type { Account } from '../accounts/account_store.ts';
+import type { Account } from '../storage/account_store.ts';
 import type { Config } from '../config.ts';
-import type { ServerKeys } from '../keys/key_store.ts';
+import type { ServerKeys } from '../storage/key_store.ts';
 import { errorPage, logoutPage, signedOutPage } from '../http/views/message_pages.ts';
 import { clientMetadataDocuments } from './client_id_metadata.ts';
 import { revokeGrantPolicy } from './library_revocations.ts';

@@ -6,8 +6,8 @@
 import type { Knex } from 'knex';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
-import { deleteAccountRow, markAccountDisabled, markAccountEnabled } from '../accounts/account_store.ts';
-import { deleteNotesOf } from '../notes/note_store.ts';
+import { deleteAccountRow, markAccountDisabled, markAccountEnabled } from '../storage/account_store.ts';
+import { deleteNotesOf } from '../storage/note_store.ts';
 import { type Actor, recordAudit } from '../storage/audit_store.ts';
 import { isMetadataDocumentClientId, markClientDisabled, markClientEnabled } from '../storage/client_store.ts';
 import {
