@@ -27,6 +27,12 @@ const proxyHops = z.union([flag(false).transform(Number), z.coerce.number().int(
 
 const DAY = 24 * 60 * 60;
 
+/** Rows per statement of the large set-based deletes (revocations, the janitor): bounds each step's work and locks. */
+export const BATCH_SIZE = 5000;
+
+/** PostgreSQL waits, milliseconds (DATABASE_*_TIMEOUT): a free pooled connection, a new connection, one statement. */
+export const DATABASE_TIMEOUT_DEFAULTS = { acquireTimeoutMs: 5000, connectTimeoutMs: 5000, statementTimeoutMs: 15_000 } as const;
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -34,9 +40,9 @@ const environmentSchema = z.object({
   TRUST_PROXY: proxyHops,
   DATABASE_URL: optionalText.pipe(z.url().optional()),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).default(10),
-  DATABASE_ACQUIRE_TIMEOUT: z.coerce.number().int().positive().default(5000),
-  DATABASE_CONNECT_TIMEOUT: z.coerce.number().int().positive().default(5000),
-  DATABASE_STATEMENT_TIMEOUT: z.coerce.number().int().positive().default(15000),
+  DATABASE_ACQUIRE_TIMEOUT: z.coerce.number().int().positive().default(DATABASE_TIMEOUT_DEFAULTS.acquireTimeoutMs),
+  DATABASE_CONNECT_TIMEOUT: z.coerce.number().int().positive().default(DATABASE_TIMEOUT_DEFAULTS.connectTimeoutMs),
+  DATABASE_STATEMENT_TIMEOUT: z.coerce.number().int().positive().default(DATABASE_TIMEOUT_DEFAULTS.statementTimeoutMs),
   DATA_DIR: z.string().default('./data'),
   ACCESS_TOKEN_TTL: seconds(600),
   REFRESH_TOKEN_TTL: seconds(30 * DAY),

@@ -9,21 +9,8 @@ import { errors, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../db/connect.ts';
 import type { PayloadCodec } from '../secrets/client_secrets.ts';
 import { findTokenByHash } from '../storage/revocation_store.ts';
+import { locationOf, type ModelLocation, TABLES } from '../storage/table_map.ts';
 import { hashTokenValue } from '../storage/token_hash.ts';
-
-/** Models whose rows live in oidc_tokens and reference their grant. */
-export const TOKEN_MODELS = new Set([
-  'AccessToken',
-  'AuthorizationCode',
-  'RefreshToken',
-  'ClientCredentials',
-  'DeviceCode',
-  'BackchannelAuthenticationRequest',
-  'PreAuthorizedCode',
-]);
-
-/** Models whose id is not a secret: kept in clear so operators can find them. */
-const CLEAR_ID_MODELS = new Set(['Grant', 'Client']);
 
 const FOREIGN_KEY_VIOLATION = '23503';
 /** Raised by the oidc_grants trigger when a write targets a revoked grant. */
@@ -62,13 +49,15 @@ export class KnexAdapter {
   readonly name: string;
   readonly #db: Database;
   readonly #options: AdapterOptions;
+  readonly #location: ModelLocation;
   readonly #hashed: boolean;
 
   constructor(db: Database, name: string, options: AdapterOptions) {
     this.#db = db;
     this.name = name;
     this.#options = options;
-    this.#hashed = !CLEAR_ID_MODELS.has(name);
+    this.#location = locationOf(name);
+    this.#hashed = this.#location.hashed;
   }
 
   #key(id: string): string {
@@ -106,9 +95,9 @@ export class KnexAdapter {
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const expiresAt = expiryDate(expiresIn);
-    if (this.name === 'Grant') return this.#upsertGrant(id, payload, expiresAt);
-    if (TOKEN_MODELS.has(this.name)) return this.#upsertToken(id, payload, expiresAt);
-    await this.#db('oidc_models')
+    if (this.#location.table === TABLES.grants) return this.#upsertGrant(id, payload, expiresAt);
+    if (this.#location.table === TABLES.tokens) return this.#upsertToken(id, payload, expiresAt);
+    await this.#db(TABLES.models)
       .insert({
         model: this.name,
         id: this.#key(id),
@@ -125,7 +114,7 @@ export class KnexAdapter {
 
   async #upsertGrant(id: string, payload: AdapterPayload, expiresAt: Date | null): Promise<void> {
     try {
-      await this.#db('oidc_grants')
+      await this.#db(TABLES.grants)
         .insert({
           id,
           client_id: payload.clientId ?? '',
@@ -145,7 +134,7 @@ export class KnexAdapter {
 
   async #upsertToken(id: string, payload: AdapterPayload, expiresAt: Date | null): Promise<void> {
     try {
-      await this.#db('oidc_tokens')
+      await this.#db(TABLES.tokens)
         .insert({
           id_hash: this.#key(id),
           model: this.name,
@@ -180,20 +169,20 @@ export class KnexAdapter {
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     const row = await this.#notExpired(
-      this.#db('oidc_tokens').select('payload').where({ model: this.name, user_code_hash: hashTokenValue(userCode) }),
+      this.#db(TABLES.tokens).select('payload').where({ model: this.name, user_code_hash: hashTokenValue(userCode) }),
     ).first();
     return this.#restore(row, undefined);
   }
 
   async consume(id: string): Promise<void> {
-    if (!TOKEN_MODELS.has(this.name)) {
-      await this.#db('oidc_models')
+    if (this.#location.table !== TABLES.tokens) {
+      await this.#db(TABLES.models)
         .where({ model: this.name, id: this.#key(id) })
         .update({ payload: this.#db.raw("payload || jsonb_build_object('consumed', ?::bigint)", [epochNow()]) });
       return;
     }
     const key = this.#key(id);
-    const won = await this.#db('oidc_tokens')
+    const won = await this.#db(TABLES.tokens)
       .where({ id_hash: key })
       .whereNull('consumed_at')
       .update({
@@ -218,14 +207,12 @@ export class KnexAdapter {
   }
 
   #table(): Knex.QueryBuilder {
-    if (this.name === 'Grant') return this.#db('oidc_grants');
-    if (TOKEN_MODELS.has(this.name)) return this.#db('oidc_tokens').where({ model: this.name });
-    return this.#db('oidc_models').where({ model: this.name });
+    const { table, sharedByModels } = this.#location;
+    return sharedByModels ? this.#db(table).where({ model: this.name }) : this.#db(table);
   }
 
   #keyColumn(): string {
-    if (this.name === 'Grant') return 'id';
-    return TOKEN_MODELS.has(this.name) ? 'id_hash' : 'id';
+    return this.#location.key;
   }
 
   #select(): Knex.QueryBuilder {

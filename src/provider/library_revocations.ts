@@ -6,7 +6,8 @@
 // revocation service, with its actor and reason: the repeats of one event within one request are the
 // same call, so one reuse is one revocation and one audit row. Below this, the adapter only stores.
 import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
-import { ConsumedAlready, type KnexAdapter, TOKEN_MODELS } from '../adapter/knex_adapter.ts';
+import { ConsumedAlready, type KnexAdapter } from '../adapter/knex_adapter.ts';
+import { TOKEN_MODELS } from '../storage/table_map.ts';
 import { type RevocationOptions, type RevocationOutcome, type RevocationService, RevocationTargetNotFound } from '../revocation/revocation_service.ts';
 
 /**
