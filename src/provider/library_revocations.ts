@@ -81,8 +81,9 @@ class RevokingAdapter implements Adapter {
     return this.#storage.findByUid(uid);
   }
 
-  findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return this.#storage.findByUserCode(userCode);
+  /** Only the device flow finds by user code, and it is off (configuration.ts). */
+  async findByUserCode(): Promise<undefined> {
+    return undefined;
   }
 
   async consume(id: string): Promise<void> {
