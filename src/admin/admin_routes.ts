@@ -7,7 +7,7 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { z } from 'zod';
 import type { Database } from '../db/connect.ts';
-import { setUnavailableRetryAfter } from '../retry_after.ts';
+import { oauthErrorAnswer } from '../http/error_answers.ts';
 import { OperatorTargetNotFound, operatorOperations } from '../revocation/operator_operations.ts';
 import { type RevocationOptions, type RevocationService, RevocationTargetNotFound } from '../revocation/revocation_service.ts';
 import { listAudit } from '../storage/audit_store.ts';
@@ -82,9 +82,7 @@ export function adminRoutes({ db, revocation, verifier, resource }: AdminDepende
                 ? new AdminError((error as { status: number }).status, 'invalid_request', (error as Error).message)
                 : undefined;
       if (!failure) throw error;
-      ctx.status = failure.status;
-      ctx.body = { error: failure.code, error_description: failure.message };
-      if (failure.status === 503) setUnavailableRetryAfter(ctx);
+      oauthErrorAnswer(ctx, failure.status, failure.code, failure.message);
     }
   }
 

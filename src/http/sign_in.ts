@@ -5,6 +5,7 @@ import type { Context } from 'koa';
 import { type Account, authenticate } from '../storage/account_store.ts';
 import type { SignInLimiter } from '../accounts/sign_in_limiter.ts';
 import type { Database } from '../db/connect.ts';
+import { setLimitRetryAfter } from '../retry_after.ts';
 
 export type PasswordCheck = { outcome: 'refused'; retryAfter: number } | { outcome: 'wrong' } | { outcome: 'signed-in'; account: Account };
 
@@ -18,7 +19,7 @@ export async function checkPassword(
   if (!email) return { outcome: 'wrong' };
   const attempt = await logins.attempt(email, ctx.ip, async () => (password ? authenticate(db, email, password) : undefined));
   if (attempt.refused) {
-    ctx.set('Retry-After', String(attempt.retryAfter));
+    setLimitRetryAfter(ctx, attempt.retryAfter);
     return { outcome: 'refused', retryAfter: attempt.retryAfter };
   }
   return attempt.result ? { outcome: 'signed-in', account: attempt.result } : { outcome: 'wrong' };

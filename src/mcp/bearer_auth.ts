@@ -5,7 +5,7 @@ import type { Context, Next } from 'koa';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { MCP_SCOPES } from '../provider/scopes.ts';
-import { setUnavailableRetryAfter } from '../retry_after.ts';
+import { oauthErrorAnswer } from '../http/error_answers.ts';
 import { type AccessTokenVerifier, type AuthInfo, InvalidTokenError } from '../tokens/access_token_verifier.ts';
 import { DPOP_SIGNING_ALGS, InvalidDpopProof } from '../tokens/dpop_proof.ts';
 import { MissingCredentials, presentedScheme, requestTokenAuthenticator, type TokenScheme, tokenRequest } from '../tokens/request_token.ts';
@@ -23,14 +23,14 @@ function quoted(value: string): string {
   return `"${value.replace(/["\\]/g, '')}"`;
 }
 
-function challenge(ctx: Context, status: 401 | 403, scheme: TokenScheme, fields: Record<string, string>): void {
+/** The challenge header carries `fields`; the body says `description` (under the challenge's error, if any). */
+function challenge(ctx: Context, status: 401 | 403, scheme: TokenScheme, fields: Record<string, string>, description: string): void {
   const params = Object.entries(scheme === 'DPoP' ? { ...fields, algs: ALGS } : fields).map(([name, value]) => `${name}=${quoted(value)}`);
-  ctx.status = status;
   ctx.set('WWW-Authenticate', `${scheme} ${params.join(', ')}`);
   // A Bearer (or bare) request also learns that DPoP is accepted, and with which algorithms.
   if (scheme === 'Bearer' && status === 401) ctx.append('WWW-Authenticate', `DPoP algs=${quoted(ALGS)}`);
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = { error: fields.error, error_description: fields.error_description };
+  oauthErrorAnswer(ctx, status, fields.error, description);
 }
 
 /** Resolves the request's access token to AuthInfo in ctx.state.auth, or answers 401 / 503. */
@@ -52,8 +52,7 @@ export function authenticate({ verifier, db, resourceMetadataUrl, logger }: {
     } catch (error) {
       if (error instanceof MissingCredentials) {
         // RFC 6750 §3.1: no credentials, no error code; both challenges (Bearer, and DPoP's algs) are bare.
-        challenge(ctx, 401, 'Bearer', { resource_metadata: resourceMetadataUrl, scope: ALL_SCOPES });
-        ctx.body = { error_description: error.message };
+        challenge(ctx, 401, 'Bearer', { resource_metadata: resourceMetadataUrl, scope: ALL_SCOPES }, error.message);
         return;
       }
       if (error instanceof InvalidTokenError || error instanceof InvalidDpopProof) {
@@ -62,14 +61,12 @@ export function authenticate({ verifier, db, resourceMetadataUrl, logger }: {
           error: error instanceof InvalidDpopProof ? 'invalid_dpop_proof' : 'invalid_token',
           error_description: error.message,
           scope: ALL_SCOPES,
-        });
+        }, error.message);
         return;
       }
       // No verdict (database or authorization server unreachable): never valid, never a 500.
       logger.warn({ err: error }, 'access token verification unavailable');
-      ctx.status = 503;
-      setUnavailableRetryAfter(ctx);
-      ctx.body = { error: 'temporarily_unavailable', error_description: 'token verification is unavailable, try again' };
+      oauthErrorAnswer(ctx, 503, 'temporarily_unavailable', 'token verification is unavailable, try again');
       return;
     }
     Object.assign(ctx.state as McpAuthState, { auth, scheme });
@@ -97,12 +94,13 @@ export function requireToolScopes({ resourceMetadataUrl }: { resourceMetadataUrl
     const { auth, scheme } = ctx.state as McpAuthState;
     const missing = [...scopesNeeded(ctx.request.body)].filter((scope) => !auth.scopes.includes(scope));
     if (missing.length > 0) {
+      const description = `this call needs ${missing.join(' ')}`;
       challenge(ctx, 403, scheme, {
         resource_metadata: resourceMetadataUrl,
         error: 'insufficient_scope',
-        error_description: `this call needs ${missing.join(' ')}`,
+        error_description: description,
         scope: [...new Set([...auth.scopes.filter((scope) => scope in MCP_SCOPES), ...missing])].join(' '),
-      });
+      }, description);
       return;
     }
     await next();

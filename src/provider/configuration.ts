@@ -6,7 +6,8 @@ import { errors } from 'oidc-provider';
 import type { Account } from '../storage/account_store.ts';
 import type { Config } from '../config.ts';
 import type { ServerKeys } from '../storage/key_store.ts';
-import { errorPage, logoutPage, signedOutPage } from '../http/views/message_pages.ts';
+import { logoutPage, signedOutPage } from '../http/views/message_pages.ts';
+import { pageErrorAnswer } from '../http/error_answers.ts';
 import { clientMetadataDocuments } from './client_id_metadata.ts';
 import { revokeGrantPolicy } from './library_revocations.ts';
 import { applyRedirectPolicy } from './redirect_policy.ts';
@@ -204,8 +205,7 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
       origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
 
     renderError: async (ctx: KoaContextWithOIDC, out) => {
-      ctx.type = 'html';
-      ctx.body = errorPage({ error: out.error, description: out.error_description });
+      pageErrorAnswer(ctx, ctx.status, out.error, out.error_description);
     },
   };
 }
