@@ -7,7 +7,7 @@ import { refuseUnsafeProduction } from './production_policy.ts';
 import { exitReadablyOnRefusal } from './startup_refusal.ts';
 import { openDatabase } from './db/connect.ts';
 import { EmbeddedDatabaseInUseError } from './db/embedded_lock.ts';
-import { prepareDatabase } from './db/prepare.ts';
+import { prepareDatabase } from './storage/prepare.ts';
 import { createAuthorizationServer } from './authorization_server.ts';
 import { createLogger } from './logger.ts';
 import { shutDownOnSignals } from './http/graceful_shutdown.ts';
