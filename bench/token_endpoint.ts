@@ -3,6 +3,7 @@
 // mounted in the same HTTP app, side by side in one process and one run. Codes and refresh tokens are
 // minted through each provider's own models beforehand (not timed); autocannon (in a worker thread)
 // spends each one exactly once. Rounds alternate the order; the median round is reported.
+import { providerPages } from '../src/http/provider_pages.ts';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -123,6 +124,7 @@ export async function tokenEndpointBench(options: TokenBenchOptions): Promise<{ 
         findAccountById: (id) => findAccountById(db, id),
         isOperatorClient: (clientId) => isOperatorClient(db, clientId),
         resourceServerResource: async () => undefined,
+        pages: providerPages,
       }),
     );
     const memoryApp = createHttpApp({ provider: memoryProvider, db, logger, trustProxy: 0 });

@@ -13,7 +13,7 @@ import type { Logger } from './logger.ts';
 import { CLOCK_TOLERANCE, providerConfiguration } from './provider/configuration.ts';
 import { createRevocationService, type RevocationService } from './revocation/revocation_service.ts';
 import { adminRoutes } from './admin/admin_routes.ts';
-import { adminResource } from './admin/operator_clients.ts';
+import { adminResource } from './provider/scopes.ts';
 import { isOperatorClient } from './storage/operator_store.ts';
 import { isClientDisabled } from './storage/client_store.ts';
 import { resourceServerResource } from './storage/resource_server_store.ts';
@@ -21,6 +21,7 @@ import { refuseDisabledClients } from './provider/disabled_clients.ts';
 import { operatorTokenVerifier } from './tokens/operator_token_verifier.ts';
 import { grantUseRecorder } from './tokens/grant_use.ts';
 import { accountRoutes } from './http/account_routes.ts';
+import { providerPages } from './http/provider_pages.ts';
 import { acceptHashedClientSecrets, clientSecretCodec } from './secrets/client_secrets.ts';
 import type { Keyring } from './secrets/keyring.ts';
 import { loadKeyring } from './secrets/keyring_source.ts';
@@ -53,6 +54,7 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
       findAccountById: (id) => findAccountById(db, id),
       isOperatorClient: (clientId) => isOperatorClient(db, clientId),
       resourceServerResource: (clientId) => resourceServerResource(db, clientId),
+      pages: providerPages,
     }),
   );
   trustProxyHops(provider, config.trustProxy);

@@ -14,9 +14,9 @@ import { listAudit } from '../storage/audit_store.ts';
 import { listClients } from '../storage/client_store.ts';
 import { listGrants } from '../storage/grant_store.ts';
 import { type AccessTokenVerifier, InvalidTokenError, VerificationUnavailable } from '../tokens/access_token_verifier.ts';
-import { DPOP_SIGNING_ALGS, InvalidDpopProof } from '../tokens/dpop_proof.ts';
+import { InvalidDpopProof } from '../tokens/dpop_proof.ts';
+import { ADMIN_SCOPE, DPOP_SIGNING_ALGS } from '../provider/scopes.ts';
 import { presentedScheme, requestTokenAuthenticator, tokenRequest } from '../tokens/request_token.ts';
-import { ADMIN_SCOPE } from './operator_clients.ts';
 import { adminOpenApi } from './openapi.ts';
 
 export interface AdminDependencies {

@@ -4,10 +4,10 @@
 import type { Context, Next } from 'koa';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
-import { MCP_SCOPES } from '../provider/scopes.ts';
+import { DPOP_SIGNING_ALGS, MCP_SCOPES } from '../provider/scopes.ts';
 import { oauthErrorAnswer } from '../http/error_answers.ts';
 import { type AccessTokenVerifier, type AuthInfo, InvalidTokenError } from '../tokens/access_token_verifier.ts';
-import { DPOP_SIGNING_ALGS, InvalidDpopProof } from '../tokens/dpop_proof.ts';
+import { InvalidDpopProof } from '../tokens/dpop_proof.ts';
 import { MissingCredentials, presentedScheme, requestTokenAuthenticator, type TokenScheme, tokenRequest } from '../tokens/request_token.ts';
 import { TOOL_SCOPES, type ToolName } from './tools.ts';
 

@@ -1,7 +1,7 @@
 // RFC 9728 Protected Resource Metadata for the MCP server, and the URLs MCP clients find it at.
 import type { OAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { MCP_SCOPES } from '../provider/scopes.ts';
-import { DPOP_SIGNING_ALGS } from '../tokens/dpop_proof.ts';
+import { DPOP_SIGNING_ALGS } from '../provider/scopes.ts';
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 

@@ -1,25 +1,30 @@
 // The node-oidc-provider configuration: every option this product sets, and why.
 // Everything not set here is the library's default (see its docs/README.md).
 import { randomUUID } from 'node:crypto';
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { Configuration } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { Account } from '../storage/account_store.ts';
 import type { Config } from '../config.ts';
 import type { ServerKeys } from '../storage/key_store.ts';
-import { logoutPage, signedOutPage } from '../http/views/message_pages.ts';
-import { pageErrorAnswer } from '../http/error_answers.ts';
 import { clientMetadataDocuments } from './client_id_metadata.ts';
 import { revokeGrantPolicy } from './library_revocations.ts';
 import { applyRedirectPolicy } from './redirect_policy.ts';
-import { MCP_SCOPES, sameResource } from './scopes.ts';
-import { ADMIN_SCOPE, adminResource } from '../admin/operator_clients.ts';
-import { DPOP_SIGNING_ALGS } from '../tokens/dpop_proof.ts';
+import { ADMIN_SCOPE, adminResource, DPOP_SIGNING_ALGS, MCP_SCOPES, sameResource } from './scopes.ts';
 
 /** The library's default client authentication methods, named here so discovery can say which endpoint takes which. */
 const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 
 /** Seconds a stored artifact stays usable past its expiry; the adapter and janitor use it too. */
 export const CLOCK_TOLERANCE = 15;
+
+type LogoutFeature = NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>;
+
+/** The pages the library renders itself, drawn by the HTTP layer (http/provider_pages.ts). */
+export interface ProviderPages {
+  renderError: NonNullable<Configuration['renderError']>;
+  logoutSource: NonNullable<LogoutFeature['logoutSource']>;
+  postLogoutSuccessSource: NonNullable<LogoutFeature['postLogoutSuccessSource']>;
+}
 
 export interface ConfigurationDependencies {
   config: Config;
@@ -29,10 +34,11 @@ export interface ConfigurationDependencies {
   isOperatorClient: (clientId: string) => Promise<boolean>;
   /** The resource a resource-server client may introspect tokens of (undefined: not one). */
   resourceServerResource: (clientId: string) => Promise<string | undefined>;
+  pages: ProviderPages;
 }
 
 export function providerConfiguration(dependencies: ConfigurationDependencies): Configuration {
-  const { config, keys, adapter, findAccountById, isOperatorClient, resourceServerResource } = dependencies;
+  const { config, keys, adapter, findAccountById, isOperatorClient, resourceServerResource, pages } = dependencies;
   const admin = adminResource(config.issuer);
   const resourceScope = Object.keys(MCP_SCOPES).join(' ');
   const documents = clientMetadataDocuments(config);
@@ -157,14 +163,8 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
       },
       rpInitiatedLogout: {
         enabled: true,
-        logoutSource: async (ctx, form) => {
-          ctx.type = 'html';
-          ctx.body = logoutPage(form, ctx.host);
-        },
-        postLogoutSuccessSource: async (ctx) => {
-          ctx.type = 'html';
-          ctx.body = signedOutPage(ctx.oidc.client?.clientName);
-        },
+        logoutSource: pages.logoutSource,
+        postLogoutSuccessSource: pages.postLogoutSuccessSource,
       },
     },
 
@@ -204,8 +204,6 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
     clientBasedCORS: (_ctx, origin, client) =>
       origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
 
-    renderError: async (ctx: KoaContextWithOIDC, out) => {
-      pageErrorAnswer(ctx, ctx.status, out.error, out.error_description);
-    },
+    renderError: pages.renderError,
   };
 }
