@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { adminResource, createOperatorClient } from '../../admin/operator_clients.ts';
 import { createResourceServerClient } from '../../admin/resource_server_clients.ts';
-import { createStorageFactory } from '../../adapter/knex_adapter.ts';
-import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
+import { providerModels } from '../../provider/build_provider.ts';
 import { sameResource } from '../../provider/scopes.ts';
-import { clientSecretCodec } from '../../secrets/client_secrets.ts';
 import { loadKeyring } from '../../secrets/keyring_source.ts';
 import { listClients } from '../../storage/client_store.ts';
 import { recordedServerIssuer } from '../../storage/server_settings_store.ts';
@@ -58,9 +56,8 @@ export function registerClientCommands(program: Command): void {
     .description('create a client for the admin API (client credentials, scope admin); prints its secret once')
     .option('--json', 'print JSON')
     .action(async (name: string, options: OutputOptions) => {
-      const { db, config } = await cliContext();
-      const clientCodec = clientSecretCodec(loadKeyring(config));
-      const adapter = createStorageFactory(db, { clockTolerance: CLOCK_TOLERANCE, clientCodec })('Client');
+      const { db, config, revocation } = await cliContext();
+      const adapter = providerModels(db, loadKeyring(config), revocation)('Client');
       const issuer = await serverIssuer(config.issuer);
       const credentials = await createOperatorClient(db, adapter, name);
       const resource = adminResource(issuer);
@@ -80,12 +77,12 @@ export function registerClientCommands(program: Command): void {
     .option('--name <name>', 'a name for operators', 'resource server')
     .option('--json', 'print JSON: resource, client_id, client_secret')
     .action(async (resource: string, options: OutputOptions & { name: string }) => {
-      const { db, config } = await cliContext();
+      const { db, config, revocation } = await cliContext();
       // Tokens are issued for one resource today (MCP_RESOURCE): a client for any other could never introspect.
       if (!sameResource(resource, config.resource)) {
         throw new CliError(`unknown resource ${JSON.stringify(resource)}: this server issues tokens for ${config.resource}`);
       }
-      const adapter = createStorageFactory(db, { clockTolerance: CLOCK_TOLERANCE, clientCodec: clientSecretCodec(loadKeyring(config)) })('Client');
+      const adapter = providerModels(db, loadKeyring(config), revocation)('Client');
       const credentials = await createResourceServerClient(db, adapter, config.resource, options.name);
       if (options.json) {
         printJson({ resource: credentials.resource, client_id: credentials.clientId, client_secret: credentials.clientSecret });
