@@ -8,7 +8,7 @@
 import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import { ConsumedAlready, type KnexAdapter } from '../adapter/knex_adapter.ts';
 import { TOKEN_MODELS } from '../storage/table_map.ts';
-import { type RevocationOptions, type RevocationOutcome, type RevocationService, RevocationTargetNotFound } from '../revocation/revocation_service.ts';
+import { type RevocationOptions, type RevocationService, RevocationTargetNotFound } from '../revocation/revocation_service.ts';
 
 /**
  * Revoking any token of a grant ends the grant (RFC 7009 allows it; it is what a user disconnecting
@@ -100,10 +100,14 @@ class RevokingAdapter implements Adapter {
     const { name } = this.#storage;
     const ctx = providerRequest();
     if (name === 'Grant') return this.#revokeGrant(id);
-    if (name === 'Client') return void (await this.#revocation.deleteClient(id, eventOf(ctx)));
+    if (name === 'Client') {
+      await this.#revocation.deleteClient(id, eventOf(ctx));
+      return;
+    }
     if (!TOKEN_MODELS.has(name)) return this.#storage.destroy(id);
     // The library destroys a token only to revoke it (/revoke, refresh reuse): its grant ends too.
-    const grantId = loadedToken(ctx, id)?.grantId ?? (await this.#storage.grantIdOf(id));
+    const loaded = loadedToken(ctx, id);
+    const grantId = loaded ? loaded.grantId : await this.#storage.grantIdOf(id);
     const revokeToken = () => this.#revocation.revokeToken(id, eventOf(ctx));
     if (!grantId) return quietly(revokeToken());
     // At /revoke the event is the token's revocation; anywhere else (reuse) the grant's.
@@ -117,7 +121,7 @@ class RevokingAdapter implements Adapter {
 
   #revokeGrant(grantId: string): Promise<void> {
     const ctx = providerRequest();
-    return once(ctx, grantId, (): Promise<RevocationOutcome> => this.#revocation.revokeGrant(grantId, eventOf(ctx)));
+    return once(ctx, grantId, () => this.#revocation.revokeGrant(grantId, eventOf(ctx)));
   }
 }
 
