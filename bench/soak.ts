@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import knex from 'knex';
-import { createAccount } from '../src/accounts/account_store.ts';
+import { createAccount } from '../src/storage/account_store.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { callTool } from '../test/support/mcp_server.ts';
 import { connectClient, refresh, registerClient, revoke, type RegisteredClient, type TokenSet } from '../test/support/oauth_flow.ts';

@@ -3,16 +3,17 @@
 // mounted in the same HTTP app, side by side in one process and one run. Codes and refresh tokens are
 // minted through each provider's own models beforehand (not timed); autocannon (in a worker thread)
 // spends each one exactly once. Rounds alternate the order; the median round is reported.
+import { providerPages } from '../src/http/provider_pages.ts';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import Provider from 'oidc-provider';
-import { createAccount, findAccountById } from '../src/accounts/account_store.ts';
+import { createAccount, findAccountById } from '../src/storage/account_store.ts';
 import { createAuthorizationServer } from '../src/authorization_server.ts';
 import { loadConfig } from '../src/config.ts';
 import { createHttpApp } from '../src/http/app.ts';
-import { loadOrCreateServerKeys } from '../src/keys/key_store.ts';
+import { loadOrCreateServerKeys } from '../src/storage/key_store.ts';
 import { createLogger } from '../src/logger.ts';
 import { CLOCK_TOLERANCE, providerConfiguration } from '../src/provider/configuration.ts';
 import { isOperatorClient } from '../src/storage/operator_store.ts';
@@ -124,6 +125,7 @@ export async function tokenEndpointBench(options: TokenBenchOptions): Promise<{ 
         isOperatorClient: (clientId) => isOperatorClient(db, clientId),
         resourceServerResource: async () => undefined,
         resources: real.resources,
+        pages: providerPages,
       }),
     );
     const memoryApp = createHttpApp({ provider: memoryProvider, db, logger, trustProxy: 0 });

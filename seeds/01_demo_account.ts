@@ -1,6 +1,6 @@
 // The demo account a newcomer signs in with. Never created in production.
 import type { Knex } from 'knex';
-import { createAccount, findAccountByEmail } from '../src/accounts/account_store.ts';
+import { createAccount, findAccountByEmail } from '../src/storage/account_store.ts';
 import { loadConfig } from '../src/config.ts';
 
 export const DEMO_EMAIL = 'demo@example.com';

@@ -1,29 +1,20 @@
-// Assembles the authorization server from its parts: database, keys, provider, HTTP app.
+// Assembles the authorization server from its parts: the provider (provider/build_provider.ts), its
+// HTTP app, the admin API and the account pages.
 import type Koa from 'koa';
-import Provider, { type Adapter } from 'oidc-provider';
-import { findAccountById } from './accounts/account_store.ts';
-import { createAdapterFactory } from './adapter/knex_adapter.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/connect.ts';
 import { createHttpApp } from './http/app.ts';
 import { trustProxyHops } from './http/client_address.ts';
-import { loadOrCreateServerKeys } from './keys/key_store.ts';
 import type { Logger } from './logger.ts';
-import { CLOCK_TOLERANCE, providerConfiguration } from './provider/configuration.ts';
+import { type BuiltProvider, buildProvider } from './provider/build_provider.ts';
+import { adminResource } from './provider/scopes.ts';
 import { createRevocationService, type RevocationService } from './revocation/revocation_service.ts';
 import { adminRoutes } from './admin/admin_routes.ts';
-import { adminResource } from './admin/operator_clients.ts';
 import { isOperatorClient } from './storage/operator_store.ts';
-import { isClientDisabled } from './storage/client_store.ts';
-import { resourceServerResource } from './storage/resource_server_store.ts';
-import { refuseDisabledClients } from './provider/disabled_clients.ts';
 import { operatorTokenVerifier } from './tokens/operator_token_verifier.ts';
 import { grantUseRecorder } from './tokens/grant_use.ts';
 import { accountRoutes } from './http/account_routes.ts';
-import { acceptHashedClientSecrets, clientSecretCodec } from './secrets/client_secrets.ts';
-import type { Keyring } from './secrets/keyring.ts';
-import { loadKeyring } from './secrets/keyring_source.ts';
-import { reencryptSecrets } from './storage/secret_reencryption.ts';
+import { providerPages } from './http/provider_pages.ts';
 import { signInLimiter } from './accounts/sign_in_limiter.ts';
 import { mailLimiter } from './accounts/mail_limiter.ts';
 import { createSelfService } from './accounts/self_service.ts';
@@ -33,47 +24,24 @@ import { ensureDefaultResource } from './resources/default_resource.ts';
 import { resourceOperations } from './resources/resource_operations.ts';
 import { installRegisteredScopes } from './provider/registered_scopes.ts';
 
-export interface AuthorizationServer {
-  provider: Provider;
+export interface AuthorizationServer extends BuiltProvider {
   app: Koa;
   revocation: RevocationService;
-  /** The storage adapter for one provider model (operators create clients through it). */
-  adapterFor: (model: string) => Adapter;
-  /** The keys secrets at rest are encrypted with (SECRETS_KEY). */
-  keyring: Keyring;
   /** The protected resources; `stop()` it when the server stops (it listens for changes). */
   resources: ResourceRegistry;
 }
 
 export async function createAuthorizationServer(config: Config, db: Database, logger: Logger): Promise<AuthorizationServer> {
-  const keyring = loadKeyring(config);
-  // Rows written before secrets were encrypted are encrypted now (a no-op afterwards).
-  await reencryptSecrets(db, keyring, 'plain');
-  const keys = await loadOrCreateServerKeys(db, keyring, config.keys.gracePeriod);
   const revocation = createRevocationService(db, logger);
-  const adapterFor = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: clientSecretCodec(keyring) });
   await ensureDefaultResource(db, config, logger);
   // Scope changes are installed into the provider once it exists (below, and on every snapshot).
   let installScopes = (): void => {};
   const resources = await openResourceRegistry({ db, logger, onSnapshot: () => installScopes() });
-  const provider = new Provider(
-    config.issuer,
-    providerConfiguration({
-      config,
-      keys,
-      adapter: adapterFor,
-      findAccountById: (id) => findAccountById(db, id),
-      isOperatorClient: (clientId) => isOperatorClient(db, clientId),
-      resourceServerResource: (clientId) => resourceServerResource(db, clientId),
-      resources,
-    }),
-  );
+  const built = await buildProvider({ config, db, logger, revocation, pages: providerPages, resources });
+  const { provider, adapterFor } = built;
   installScopes = () => installRegisteredScopes(provider, resources.scopeNames());
   installScopes();
   trustProxyHops(provider, config.trustProxy);
-  refuseDisabledClients(provider, (clientId) => isClientDisabled(db, clientId));
-  acceptHashedClientSecrets(provider);
-  provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'provider server error'));
   // Last use of a grant, for the account pages: each access token the token endpoint issues.
   const recordGrantUse = grantUseRecorder(db, logger);
   provider.on('access_token.saved', (token: { grantId?: string }) => token.grantId && recordGrantUse(token.grantId));
@@ -117,5 +85,5 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
       }),
     ],
   });
-  return { provider, app, revocation, adapterFor, keyring, resources };
+  return { ...built, app, revocation, resources };
 }

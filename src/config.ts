@@ -53,6 +53,11 @@ const hexColor = optionalText.pipe(
     .regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'expected a hex colour such as #0b57d0')
     .optional(),
 );
+/** Rows per statement of the large set-based deletes (revocations, the janitor): bounds each step's work and locks. */
+export const BATCH_SIZE = 5000;
+
+/** PostgreSQL waits, milliseconds (DATABASE_*_TIMEOUT): a free pooled connection, a new connection, one statement. */
+export const DATABASE_TIMEOUT_DEFAULTS = { acquireTimeoutMs: 5000, connectTimeoutMs: 5000, statementTimeoutMs: 15_000 } as const;
 
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -61,9 +66,9 @@ const environmentSchema = z.object({
   TRUST_PROXY: proxyHops,
   DATABASE_URL: optionalText.pipe(z.url().optional()),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).default(10),
-  DATABASE_ACQUIRE_TIMEOUT: z.coerce.number().int().positive().default(5000),
-  DATABASE_CONNECT_TIMEOUT: z.coerce.number().int().positive().default(5000),
-  DATABASE_STATEMENT_TIMEOUT: z.coerce.number().int().positive().default(15000),
+  DATABASE_ACQUIRE_TIMEOUT: z.coerce.number().int().positive().default(DATABASE_TIMEOUT_DEFAULTS.acquireTimeoutMs),
+  DATABASE_CONNECT_TIMEOUT: z.coerce.number().int().positive().default(DATABASE_TIMEOUT_DEFAULTS.connectTimeoutMs),
+  DATABASE_STATEMENT_TIMEOUT: z.coerce.number().int().positive().default(DATABASE_TIMEOUT_DEFAULTS.statementTimeoutMs),
   DATA_DIR: z.string().default('./data'),
   ACCESS_TOKEN_TTL: seconds(600),
   REFRESH_TOKEN_TTL: seconds(30 * DAY),

@@ -7,11 +7,10 @@ import { refuseUnsafeProduction } from './production_policy.ts';
 import { exitReadablyOnRefusal } from './startup_refusal.ts';
 import { openDatabase } from './db/connect.ts';
 import { EmbeddedDatabaseInUseError } from './db/embedded_lock.ts';
-import { prepareDatabase } from './db/prepare.ts';
+import { prepareDatabase } from './storage/prepare.ts';
 import { createAuthorizationServer } from './authorization_server.ts';
 import { createLogger } from './logger.ts';
 import { shutDownOnSignals } from './http/graceful_shutdown.ts';
-import { installServerKeys, watchServerKeys } from './keys/key_refresh.ts';
 import { startMcpServer } from './mcp/mcp_server.ts';
 import { CLOCK_TOLERANCE } from './provider/configuration.ts';
 import { purgeExpired } from './storage/janitor.ts';
@@ -26,7 +25,7 @@ const logger = createLogger(config.logLevel);
 const started = performance.now();
 const db = openOwnDatabase();
 const prepared = await prepareDatabase(db, config);
-const { app, provider, keyring, resources } = await createAuthorizationServer(config, db, logger);
+const { app, provider, resources, watchKeys } = await createAuthorizationServer(config, db, logger);
 const server = app.listen(config.port);
 await once(server, 'listening');
 logger.info(
@@ -40,14 +39,7 @@ logger.info(
   },
   'authorization server listening',
 );
-const keyWatch = await watchServerKeys({
-  db,
-  logger,
-  intervalSeconds: config.keys.refreshInterval,
-  graceSeconds: config.keys.gracePeriod,
-  keyring,
-  install: (keys) => installServerKeys(provider, [app], keys),
-});
+const keyWatch = await watchKeys([app]);
 const mcpServer = config.serve === 'all' ? await startMcpServer({ config, provider, db, logger }) : undefined;
 if (mcpServer) {
   logger.info({ resource: config.resource, port: config.mcp.port, tokenValidation: config.mcp.tokenValidation }, 'MCP server listening');

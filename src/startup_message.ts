@@ -1,7 +1,7 @@
 // What `npm start` tells a person at a terminal, in plain words: where the servers are and how to
 // sign in. The JSON log lines stay as they are; nothing is printed when stdout is not a terminal
 // (a supervisor or a log collector reads JSON only).
-import { findAccountByEmail } from './accounts/account_store.ts';
+import { findAccountByEmail } from './storage/account_store.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/connect.ts';
 import { packageVersion } from './package_version.ts';

@@ -5,7 +5,7 @@ import type { RateLimitSettings } from '../config.ts';
 import type { Database } from '../db/connect.ts';
 import { hitRateLimits, retryAfterSeconds } from '../storage/rate_limit_store.ts';
 import { hashTokenValue } from '../storage/token_hash.ts';
-import { normalizeEmail } from './account_store.ts';
+import { normalizeEmail } from '../storage/account_store.ts';
 
 export type MailPermission = { allowed: true } | { allowed: false; retryAfter: number };
 

@@ -26,7 +26,7 @@ import {
   markEmailVerified,
   validateEmail,
   validatePassword,
-} from './account_store.ts';
+} from '../storage/account_store.ts';
 import type { MailLimiter, MailPermission } from './mail_limiter.ts';
 
 /** How long each link works. */

@@ -6,19 +6,19 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { z } from 'zod';
-import { AccountExistsError, AccountInputError } from '../accounts/account_store.ts';
+import { AccountExistsError, AccountInputError } from '../storage/account_store.ts';
 import { inviteAccount } from '../accounts/self_service.ts';
 import type { Database } from '../db/connect.ts';
-import { setUnavailableRetryAfter } from '../retry_after.ts';
+import { oauthErrorAnswer } from '../http/error_answers.ts';
 import { OperatorTargetNotFound, operatorOperations } from '../revocation/operator_operations.ts';
 import { type RevocationOptions, type RevocationService, RevocationTargetNotFound } from '../revocation/revocation_service.ts';
 import { listAudit } from '../storage/audit_store.ts';
 import { listClients } from '../storage/client_store.ts';
 import { listGrants } from '../storage/grant_store.ts';
 import { type AccessTokenVerifier, InvalidTokenError, VerificationUnavailable } from '../tokens/access_token_verifier.ts';
-import { DPOP_SIGNING_ALGS, InvalidDpopProof } from '../tokens/dpop_proof.ts';
+import { InvalidDpopProof } from '../tokens/dpop_proof.ts';
+import { ADMIN_SCOPE, DPOP_SIGNING_ALGS } from '../provider/scopes.ts';
 import { presentedScheme, requestTokenAuthenticator, tokenRequest } from '../tokens/request_token.ts';
-import { ADMIN_SCOPE } from './operator_clients.ts';
 import { adminOpenApi } from './openapi.ts';
 import { InvalidResourceDefinition } from '../resources/resource_definition.ts';
 import { ResourceAlreadyRegistered, type ResourceOperations, resourceJson } from '../resources/resource_operations.ts';
@@ -113,9 +113,7 @@ export function adminRoutes({ db, revocation, verifier, resource, issuer, resour
                 ? new AdminError((error as { status: number }).status, 'invalid_request', (error as Error).message)
                 : undefined;
       if (!failure) throw error;
-      ctx.status = failure.status;
-      ctx.body = { error: failure.code, error_description: failure.message };
-      if (failure.status === 503) setUnavailableRetryAfter(ctx);
+      oauthErrorAnswer(ctx, failure.status, failure.code, failure.message);
     }
   }
 

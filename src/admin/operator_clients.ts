@@ -5,13 +5,10 @@ import type { Database } from '../db/connect.ts';
 import { addOperatorClient } from '../storage/operator_store.ts';
 import { type ServerClientCredentials, storeServerClient } from './server_clients.ts';
 
-export const ADMIN_SCOPE = 'admin';
+// The admin API's resource and scope are declared with the other resources' (provider/scopes.ts).
+export { ADMIN_SCOPE, adminResource } from '../provider/scopes.ts';
 
-export function adminResource(issuer: string): string {
-  return `${issuer}/admin`;
-}
-
-export async function createOperatorClient(db: Database, clients: Adapter, name: string): Promise<ServerClientCredentials> {
+export async function createOperatorClient(db: Database, clients: Pick<Adapter, 'upsert'>, name: string): Promise<ServerClientCredentials> {
   // No `scope` metadata: `admin` is a resource scope, and only operator clients reach that resource.
   const credentials = await storeServerClient(clients, { idPrefix: 'operator', name, grantTypes: ['client_credentials'] });
   await addOperatorClient(db, credentials.clientId, name);

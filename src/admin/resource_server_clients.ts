@@ -13,7 +13,7 @@ export interface ResourceServerCredentials {
 
 export async function createResourceServerClient(
   db: Database,
-  clients: Adapter,
+  clients: Pick<Adapter, 'upsert'>,
   resource: string,
   name: string,
 ): Promise<ResourceServerCredentials> {

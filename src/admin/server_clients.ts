@@ -11,7 +11,7 @@ export interface ServerClientCredentials {
 }
 
 export async function storeServerClient(
-  clients: Adapter,
+  clients: Pick<Adapter, 'upsert'>,
   { idPrefix, name, grantTypes }: { idPrefix: string; name: string; grantTypes: string[] },
 ): Promise<ServerClientCredentials> {
   const clientId = `${idPrefix}-${randomBytes(12).toString('base64url')}`;

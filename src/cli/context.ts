@@ -8,9 +8,7 @@ import { pino } from 'pino';
 import { createLogger, type Logger } from '../logger.ts';
 import { createRevocationService, type RevocationService } from '../revocation/revocation_service.ts';
 import { type OperatorOperations, operatorOperations } from '../revocation/operator_operations.ts';
-import { createAdapterFactory } from '../adapter/knex_adapter.ts';
-import { CLOCK_TOLERANCE } from '../provider/configuration.ts';
-import { clientSecretCodec } from '../secrets/client_secrets.ts';
+import { providerModels } from '../provider/build_provider.ts';
 import { loadKeyring } from '../secrets/keyring_source.ts';
 import { type ResourceOperations, resourceOperations } from '../resources/resource_operations.ts';
 
@@ -49,7 +47,7 @@ export async function cliOperations(): Promise<OperatorOperations> {
  */
 export async function cliResourceOperations(): Promise<ResourceOperations> {
   const { db, config, revocation } = await cliContext();
-  const clients = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: clientSecretCodec(loadKeyring(config)) })('Client');
+  const clients = providerModels(db, loadKeyring(config), revocation)('Client');
   return resourceOperations({ db, revocation, clients });
 }
 

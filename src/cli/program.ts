@@ -1,6 +1,6 @@
 // The `portcullis` command line: a thin shell over the same services the HTTP surfaces use.
 import { Command, CommanderError } from 'commander';
-import { AccountInputError } from '../accounts/account_store.ts';
+import { AccountInputError } from '../storage/account_store.ts';
 import { ConfigError } from '../config.ts';
 import { isDatabaseUnavailable, isUnstorableInput } from '../db/errors.ts';
 import { RevocationTargetNotFound } from '../revocation/revocation_service.ts';

@@ -1,6 +1,7 @@
 // Shared by every revoking command: the operator actor, a progress bar, and the summary line.
 import { userInfo } from 'node:os';
 import { progress } from '@clack/prompts';
+import { BATCH_SIZE } from '../config.ts';
 import type { Actor, RevocationOptions, RevocationOutcome } from '../revocation/revocation_service.ts';
 import { printJson, printLine } from './output.ts';
 
@@ -27,7 +28,7 @@ export async function withProgress(
     ...options,
     onProgress(done, total) {
       // Only worth a bar when there is more than one batch of work.
-      if (!bar && total > 5000) {
+      if (!bar && total > BATCH_SIZE) {
         bar = progress({ max: total, output: process.stderr });
         bar.start('revoking grants');
       }

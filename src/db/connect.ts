@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import type { Client as PgClient } from 'pg';
+import { DATABASE_TIMEOUT_DEFAULTS } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { openPrivateEmbeddedDatabase } from './embedded_permissions.ts';
 import { lockEmbeddedDirectory } from './embedded_lock.ts';
@@ -16,11 +17,11 @@ export interface DatabaseTarget {
   poolMax: number;
   /** Embedded database directory, or 'memory://' for a throwaway one. */
   dataDir: string;
-  /** PostgreSQL, milliseconds: waiting for a free pooled connection (default 5000). */
+  /** PostgreSQL, milliseconds: waiting for a free pooled connection (default: config.ts). */
   acquireTimeoutMs?: number;
-  /** PostgreSQL, milliseconds: opening a connection (default 5000). */
+  /** PostgreSQL, milliseconds: opening a connection (default: config.ts). */
   connectTimeoutMs?: number;
-  /** PostgreSQL, milliseconds: one statement, enforced by the server and, for a stalled network, by the client (default 15000). */
+  /** PostgreSQL, milliseconds: one statement, enforced by the server and, for a stalled network, by the client (default: config.ts). */
   statementTimeoutMs?: number;
 }
 
@@ -38,12 +39,19 @@ function knexLog(logger: Logger): Knex.Config['log'] {
   };
 }
 
+/** The timeouts the target sets (an unset or undefined one keeps its default). */
+function definedOnly(target: DatabaseTarget): Partial<Record<keyof typeof DATABASE_TIMEOUT_DEFAULTS, number>> {
+  const { acquireTimeoutMs, connectTimeoutMs, statementTimeoutMs } = target;
+  return Object.fromEntries(Object.entries({ acquireTimeoutMs, connectTimeoutMs, statementTimeoutMs }).filter(([, value]) => value !== undefined));
+}
+
 export function openDatabase(target: DatabaseTarget, logger?: Logger): Database {
   const log = logger ? { log: knexLog(logger) } : {};
   if (target.url !== undefined) {
     // A stalled or unreachable database must fail requests quickly (503), never hang them: every wait
     // has a bound, and a connection that saw a network error is dropped from the pool (knex marks it).
-    const statementTimeout = target.statementTimeoutMs ?? 15_000;
+    const { acquireTimeoutMs, connectTimeoutMs, statementTimeoutMs } = { ...DATABASE_TIMEOUT_DEFAULTS, ...definedOnly(target) };
+    const statementTimeout = statementTimeoutMs;
     return knex({
       client: 'pg',
       connection: {
@@ -51,11 +59,11 @@ export function openDatabase(target: DatabaseTarget, logger?: Logger): Database 
         application_name: 'portcullis',
         statement_timeout: statementTimeout,
         query_timeout: statementTimeout + CLIENT_TIMEOUT_MARGIN_MS,
-        connectionTimeoutMillis: target.connectTimeoutMs ?? 5000,
+        connectionTimeoutMillis: connectTimeoutMs,
         keepAlive: true,
       } as Knex.PgConnectionConfig,
       pool: { min: 0, max: target.poolMax },
-      acquireConnectionTimeout: target.acquireTimeoutMs ?? 5000,
+      acquireConnectionTimeout: acquireTimeoutMs,
       ...log,
     });
   }

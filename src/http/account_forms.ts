@@ -1,7 +1,7 @@
 // The signed-in user's forms: disconnect one app or all of them (each after a confirm page), change
 // the password. Every revocation goes through the revocation service, audited as done by the user.
 import type { Context } from 'koa';
-import { AccountInputError, changePassword } from '../accounts/account_store.ts';
+import { AccountInputError, changePassword } from '../storage/account_store.ts';
 import { type AccountPages, field, render, user } from './account_steps.ts';
 import { startSession } from './account_sign_in.ts';
 import { connectedApps } from './connected_apps.ts';

@@ -2,7 +2,7 @@
 // link. Each exists only when its setting is on (404 otherwise). Answers never say whether an address
 // has an account; a form over the mail limits answers 429 with Retry-After.
 import type { Context } from 'koa';
-import { AccountInputError } from '../accounts/account_store.ts';
+import { AccountInputError } from '../storage/account_store.ts';
 import type { MailPermission } from '../accounts/mail_limiter.ts';
 import { InvalidLinkError, LINK_TTL, type SelfService } from '../accounts/self_service.ts';
 import { type AccountPages, field, render } from './account_steps.ts';

@@ -3,7 +3,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
-import { type Account, findAccountById } from '../accounts/account_store.ts';
+import { type Account, findAccountById } from '../storage/account_store.ts';
 import type { SelfService } from '../accounts/self_service.ts';
 import type { SignInLimiter } from '../accounts/sign_in_limiter.ts';
 import type { Database } from '../db/connect.ts';

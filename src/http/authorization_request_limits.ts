@@ -7,7 +7,7 @@
 // Errors are OAuth errors (invalid_request): JSON at /request, the error page at /authorize (a browser
 // is looking at it). No redirect to the client: an oversized request is not echoed anywhere.
 import type { Context, Middleware, Next } from 'koa';
-import { errorPage } from './views/message_pages.ts';
+import { oauthErrorAnswer, pageErrorAnswer } from './error_answers.ts';
 
 export const AUTHORIZATION_QUERY_LIMIT = 8 * 1024;
 export const AUTHORIZATION_BODY_LIMIT = 16 * 1024;
@@ -29,14 +29,9 @@ function stateProblem(values: readonly string[]): Problem | undefined {
 }
 
 function respond(ctx: Context, endpoint: Endpoint, problem: Problem): void {
-  ctx.status = problem.status;
   if (problem.status === 413) ctx.set('Connection', 'close');
-  if (endpoint === 'authorization') {
-    ctx.type = 'html';
-    ctx.body = errorPage({ error: 'invalid_request', description: problem.description });
-  } else {
-    ctx.body = { error: 'invalid_request', error_description: problem.description };
-  }
+  if (endpoint === 'authorization') pageErrorAnswer(ctx, problem.status, 'invalid_request', problem.description);
+  else oauthErrorAnswer(ctx, problem.status, 'invalid_request', problem.description);
 }
 
 /**

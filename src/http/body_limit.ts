@@ -4,15 +4,14 @@
 // for the provider's routes the limit is checked here: Content-Length up front, and a chunked body
 // (no Content-Length) is counted as the provider reads it, and the 400 becomes a 413.
 import type { Context, Next } from 'koa';
+import { oauthErrorAnswer } from './error_answers.ts';
 
 /** node-oidc-provider's own limit for form and JSON bodies. */
 export const PROVIDER_BODY_LIMIT = 56 * 1024;
 
 function tooLarge(ctx: Context, limit: number): void {
-  ctx.status = 413;
   ctx.set('Connection', 'close');
-  const description = `request body larger than ${limit} bytes`;
-  ctx.body = { error: 'invalid_request', error_description: description };
+  oauthErrorAnswer(ctx, 413, 'invalid_request', `request body larger than ${limit} bytes`);
 }
 
 export function bodyLimit(limit = PROVIDER_BODY_LIMIT) {

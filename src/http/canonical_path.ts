@@ -13,6 +13,7 @@ import type Provider from 'oidc-provider';
 // The provider's routes live in its private instance state (lib/helpers/weak_cache.js); no public API
 // lists them. Checked when the gate is built, so a library upgrade that moves them fails at start-up.
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
+import { oauthErrorAnswer } from './error_answers.ts';
 
 /** Declared route paths (`/reg/:clientId`) a request path may be served by, ignoring case. */
 export type RouteTable = (method: string, path: string) => string[];
@@ -66,8 +67,7 @@ export function providerTable(provider: Provider): RouteTable {
 }
 
 function notFound(ctx: Context): void {
-  ctx.status = 404;
-  ctx.body = { error: 'not_found', error_description: 'no such path (paths are case-sensitive and have one spelling)' };
+  oauthErrorAnswer(ctx, 404, 'not_found', 'no such path (paths are case-sensitive and have one spelling)');
 }
 
 export function canonicalPaths(tables: RouteTable[]): Middleware {

@@ -10,8 +10,7 @@ import type { Context, Next } from 'koa';
 import { errors } from 'oidc-provider';
 import { isDatabaseUnavailable, isUnstorableInput } from '../db/errors.ts';
 import type { Logger } from '../logger.ts';
-import { setUnavailableRetryAfter } from '../retry_after.ts';
-import { errorPage } from './views/message_pages.ts';
+import { negotiatedErrorAnswer } from './error_answers.ts';
 
 interface HttpishError {
   status?: number;
@@ -30,19 +29,11 @@ export function rememberServerError(ctx: Context, error: unknown): void {
 }
 
 function render(ctx: Context, status: number, code: string, description: string, prefer: 'html' | 'json' = 'html'): void {
-  ctx.status = status;
   ctx.remove('Location');
-  if ((prefer === 'html' ? ctx.accepts('html', 'json') : ctx.accepts('json', 'html')) === 'html') {
-    ctx.type = 'html';
-    ctx.body = errorPage({ error: code, description });
-  } else {
-    ctx.body = { error: code, error_description: description };
-  }
+  negotiatedErrorAnswer(ctx, status, code, description, prefer);
 }
 
 function unavailable(ctx: Context): void {
-  setUnavailableRetryAfter(ctx);
-  ctx.set('Cache-Control', 'no-store');
   // As the provider decides: JSON unless the caller asks for HTML (a browser).
   render(ctx, 503, 'temporarily_unavailable', 'The service is temporarily unavailable. Please try again in a few seconds.', 'json');
 }

@@ -5,7 +5,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
-import { findAccountById } from '../accounts/account_store.ts';
+import { findAccountById } from '../storage/account_store.ts';
 import type { Database } from '../db/connect.ts';
 import { describeScope } from '../provider/scopes.ts';
 import { findRegisteredResource } from '../resources/resource_registry.ts';

@@ -6,7 +6,9 @@
 import type { Context, Next } from 'koa';
 import type { RateLimitSettings } from '../config.ts';
 import type { Database } from '../db/connect.ts';
+import { setLimitRetryAfter } from '../retry_after.ts';
 import { hitRateLimit, retryAfterSeconds } from '../storage/rate_limit_store.ts';
+import { oauthErrorAnswer } from './error_answers.ts';
 
 export type RateLimits = RateLimitSettings;
 
@@ -23,10 +25,9 @@ function bucketOf(ctx: Context): Bucket | undefined {
 }
 
 function tooManyRequests(ctx: Context, retryAfter: number): void {
-  ctx.status = 429;
-  ctx.set('Retry-After', String(retryAfter));
+  setLimitRetryAfter(ctx, retryAfter);
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = { error: 'too_many_requests', error_description: `too many requests from this address, retry after ${retryAfter} s` };
+  oauthErrorAnswer(ctx, 429, 'too_many_requests', `too many requests from this address, retry after ${retryAfter} s`);
 }
 
 /** Per-address request limits on the token, revocation, registration, admin, authorization and PAR endpoints. */

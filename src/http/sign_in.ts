@@ -2,10 +2,11 @@
 // /account sign-in, the current password of a password change): counted by the failed sign-in limits,
 // and a refusal carries the seconds left in its window as Retry-After.
 import type { Context } from 'koa';
-import { type Account, authenticate } from '../accounts/account_store.ts';
+import { type Account, authenticate } from '../storage/account_store.ts';
 import type { SelfService } from '../accounts/self_service.ts';
 import type { SignInLimiter } from '../accounts/sign_in_limiter.ts';
 import type { Database } from '../db/connect.ts';
+import { setLimitRetryAfter } from '../retry_after.ts';
 
 export type PasswordCheck =
   | { outcome: 'refused'; retryAfter: number }
@@ -27,7 +28,7 @@ export async function checkPassword(
   if (!email) return { outcome: 'wrong' };
   const attempt = await logins.attempt(email, ctx.ip, async () => (password ? authenticate(db, email, password) : undefined));
   if (attempt.refused) {
-    ctx.set('Retry-After', String(attempt.retryAfter));
+    setLimitRetryAfter(ctx, attempt.retryAfter);
     return { outcome: 'refused', retryAfter: attempt.retryAfter };
   }
   const account = attempt.result;

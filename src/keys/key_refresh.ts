@@ -12,7 +12,7 @@ import type { Logger } from '../logger.ts';
 import type { Keyring } from '../secrets/keyring.ts';
 import { recordKeyReload } from '../observability/metrics.ts';
 import { listenForNotifications } from '../db/notifications.ts';
-import { loadServerKeys, SERVER_KEYS_CHANNEL, type ServerKeys } from './key_store.ts';
+import { loadServerKeys, SERVER_KEYS_CHANNEL, type ServerKeys } from '../storage/key_store.ts';
 
 type InitializeKeystore = (this: Provider, jwks: { keys: JWK[] }) => void;
 

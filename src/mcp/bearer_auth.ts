@@ -4,11 +4,12 @@
 import type { Context, Next } from 'koa';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
-import { MCP_SCOPES } from '../provider/scopes.ts';
-import { challengeHeader, stepUpScope, unavailable } from '../resource_server/challenges.ts';
+import { DPOP_SIGNING_ALGS, MCP_SCOPES } from '../provider/scopes.ts';
+import { oauthErrorAnswer } from '../http/error_answers.ts';
+import { challengeHeader, stepUpScope } from '../resource_server/challenges.ts';
 import { scopesForToolCalls } from '../resource_server/tool_scopes.ts';
 import { type AccessTokenVerifier, type AuthInfo, InvalidTokenError } from '../tokens/access_token_verifier.ts';
-import { DPOP_SIGNING_ALGS, InvalidDpopProof } from '../tokens/dpop_proof.ts';
+import { InvalidDpopProof } from '../tokens/dpop_proof.ts';
 import { MissingCredentials, presentedScheme, requestTokenAuthenticator, type TokenScheme, tokenRequest } from '../tokens/request_token.ts';
 import { TOOL_SCOPES } from './tools.ts';
 
@@ -20,14 +21,16 @@ export interface McpAuthState {
 const ALL_SCOPES = Object.keys(MCP_SCOPES).join(' ');
 const ALGS = DPOP_SIGNING_ALGS.join(' ');
 
-/** The kit's challenges (src/resource_server/challenges.ts), in the scheme the request used, with DPoP's algs. */
-function challenge(ctx: Context, status: 401 | 403, scheme: TokenScheme, fields: Record<string, string>): void {
-  ctx.status = status;
+/**
+ * The kit's challenge header (src/resource_server/challenges.ts) in the scheme the request used, with
+ * DPoP's algs; the body says `description` (under the challenge's error, if any).
+ */
+function challenge(ctx: Context, status: 401 | 403, scheme: TokenScheme, fields: Record<string, string>, description: string): void {
   ctx.set('WWW-Authenticate', challengeHeader(scheme, scheme === 'DPoP' ? { ...fields, algs: ALGS } : fields));
   // A Bearer (or bare) request also learns that DPoP is accepted, and with which algorithms.
   if (scheme === 'Bearer' && status === 401) ctx.append('WWW-Authenticate', challengeHeader('DPoP', { algs: ALGS }));
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = { error: fields.error, error_description: fields.error_description };
+  oauthErrorAnswer(ctx, status, fields.error, description);
 }
 
 /** Resolves the request's access token to AuthInfo in ctx.state.auth, or answers 401 / 503. */
@@ -49,8 +52,7 @@ export function authenticate({ verifier, db, resourceMetadataUrl, logger }: {
     } catch (error) {
       if (error instanceof MissingCredentials) {
         // RFC 6750 §3.1: no credentials, no error code; both challenges (Bearer, and DPoP's algs) are bare.
-        challenge(ctx, 401, 'Bearer', { resource_metadata: resourceMetadataUrl, scope: ALL_SCOPES });
-        ctx.body = { error_description: error.message };
+        challenge(ctx, 401, 'Bearer', { resource_metadata: resourceMetadataUrl, scope: ALL_SCOPES }, error.message);
         return;
       }
       if (error instanceof InvalidTokenError || error instanceof InvalidDpopProof) {
@@ -59,15 +61,12 @@ export function authenticate({ verifier, db, resourceMetadataUrl, logger }: {
           error: error instanceof InvalidDpopProof ? 'invalid_dpop_proof' : 'invalid_token',
           error_description: error.message,
           scope: ALL_SCOPES,
-        });
+        }, error.message);
         return;
       }
       // No verdict (database or authorization server unreachable): never valid, never a 500.
       logger.warn({ err: error }, 'access token verification unavailable');
-      const { status, headers, body } = unavailable();
-      ctx.status = status;
-      ctx.set(headers);
-      ctx.body = body;
+      oauthErrorAnswer(ctx, 503, 'temporarily_unavailable', 'token verification is unavailable, try again');
       return;
     }
     Object.assign(ctx.state as McpAuthState, { auth, scheme });
@@ -82,12 +81,13 @@ export function requireToolScopes({ resourceMetadataUrl }: { resourceMetadataUrl
     const { auth, scheme } = ctx.state as McpAuthState;
     const missing = [...scopesForToolCalls(ctx.request.body, TOOL_SCOPES)].filter((scope) => !auth.scopes.includes(scope));
     if (missing.length > 0) {
+      const description = `this call needs ${missing.join(' ')}`;
       challenge(ctx, 403, scheme, {
         resource_metadata: resourceMetadataUrl,
         error: 'insufficient_scope',
-        error_description: `this call needs ${missing.join(' ')}`,
+        error_description: description,
         scope: stepUpScope(auth.scopes.filter((scope) => scope in MCP_SCOPES), missing),
-      });
+      }, description);
       return;
     }
     await next();

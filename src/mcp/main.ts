@@ -1,6 +1,5 @@
 // `npm run start:mcp`: the MCP server alone, next to an authorization server that runs elsewhere on
 // the same PostgreSQL database (the embedded database cannot be shared between processes).
-import { createAuthorizationServer } from '../authorization_server.ts';
 import { loadConfig } from '../config.ts';
 import { refuseUnsafeProduction } from '../production_policy.ts';
 import { exitReadablyOnRefusal } from '../startup_refusal.ts';
@@ -10,7 +9,11 @@ import { createLogger } from '../logger.ts';
 import { shutDownOnSignals } from '../http/graceful_shutdown.ts';
 import { startMcpServer } from './mcp_server.ts';
 import { startMetricsServer } from '../observability/metrics_server.ts';
-import { installServerKeys, watchServerKeys } from '../keys/key_refresh.ts';
+import { providerPages } from '../http/provider_pages.ts';
+import { buildProvider } from '../provider/build_provider.ts';
+import { acceptStoredClientScopes } from '../provider/registered_scopes.ts';
+import { storedResources } from '../resources/resource_registry.ts';
+import { createRevocationService } from '../revocation/revocation_service.ts';
 
 exitReadablyOnRefusal();
 const config = loadConfig();
@@ -25,18 +28,20 @@ if (config.database.url === undefined) {
 }
 const db = openDatabase(config.database, logger);
 await migrateToLatest(db);
-// The provider is built for its models only (token, grant, client lookups); its routes are not served.
-const { provider, keyring } = await createAuthorizationServer(config, db, logger);
-const server = await startMcpServer({ config, provider, db, logger });
-// Its provider never signs here, but keeps the same keys as the authorization servers.
-const keyWatch = await watchServerKeys({
+// The provider is built as the authorization server builds it, for its models only (token, grant,
+// client lookups): its routes are not served here.
+const { provider, watchKeys } = await buildProvider({
+  config,
   db,
   logger,
-  intervalSeconds: config.keys.refreshInterval,
-  graceSeconds: config.keys.gracePeriod,
-  keyring,
-  install: (keys) => installServerKeys(provider, [], keys),
+  revocation: createRevocationService(db, logger),
+  pages: providerPages,
+  resources: storedResources(db),
 });
+acceptStoredClientScopes(provider);
+const server = await startMcpServer({ config, provider, db, logger });
+// Its provider never signs here, but keeps the same keys as the authorization servers.
+const keyWatch = await watchKeys([]);
 const metricsServer = await startMetricsServer(config.metrics, logger);
 logger.info(
   { resource: config.resource, port: config.mcp.port, issuer: config.issuer, tokenValidation: config.mcp.tokenValidation },

@@ -14,6 +14,7 @@ import { authenticate, requireToolScopes } from './bearer_auth.ts';
 import { metadataPaths, metadataUrl, protectedResourceMetadata } from './resource_metadata.ts';
 import { createMcpServer } from './tools.ts';
 import { canonicalPaths, routerTable } from '../http/canonical_path.ts';
+import { jsonRpcErrorAnswer } from '../http/error_answers.ts';
 import { trustProxyHops } from '../http/client_address.ts';
 import { healthRoutes } from '../http/health_routes.ts';
 import { observePool, requestMetrics } from '../observability/metrics.ts';
@@ -61,13 +62,11 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
       // The client's fault (unparsable JSON 400, body over the limit 413): its status, a JSON-RPC parse error.
       const status = (error as { status?: unknown; expose?: unknown }).status;
       if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: unknown }).expose !== false) {
-        ctx.status = status;
-        ctx.body = { jsonrpc: '2.0', error: { code: -32700, message: status === 413 ? 'Request body too large.' : 'Parse error.' }, id: null };
+        jsonRpcErrorAnswer(ctx, status, -32700, status === 413 ? 'Request body too large.' : 'Parse error.');
         return;
       }
       logger.error({ err: error, path: ctx.path }, 'mcp request failed');
-      ctx.status = 500;
-      ctx.body = { jsonrpc: '2.0', error: { code: -32603, message: 'Internal server error' }, id: null };
+      jsonRpcErrorAnswer(ctx, 500, -32603, 'Internal server error');
     }
   });
 
@@ -96,9 +95,8 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
   );
   // Stateless: no standalone SSE stream to open and no session to delete.
   router.all(endpoint, (ctx) => {
-    ctx.status = 405;
     ctx.set('Allow', 'POST');
-    ctx.body = { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null };
+    jsonRpcErrorAnswer(ctx, 405, -32000, 'Method not allowed.');
   });
 
   // /metrics is served on the management port only (src/observability/metrics_server.ts).

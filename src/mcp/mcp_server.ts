@@ -12,7 +12,7 @@ import { type AccessTokenVerifier, providerTokenVerifier } from '../tokens/acces
 import { type GrantUseRecorder, grantUseRecorder } from '../tokens/grant_use.ts';
 import { introspectionTokenVerifier } from '../tokens/introspection_token_verifier.ts';
 import { createMcpApp } from './mcp_app.ts';
-import { measuredVerifier } from '../observability/metrics.ts';
+import { measuredVerifier } from '../tokens/measured_verifier.ts';
 
 export function createTokenVerifier(config: Config, provider: Provider, onUse?: GrantUseRecorder): AccessTokenVerifier {
   if (config.mcp.tokenValidation === 'introspection') {

@@ -7,7 +7,7 @@ import {
   resourceMetadataPaths,
   resourceMetadataUrl,
 } from '../resource_server/resource_metadata.ts';
-import { DPOP_SIGNING_ALGS } from '../tokens/dpop_proof.ts';
+import { DPOP_SIGNING_ALGS } from '../provider/scopes.ts';
 
 export { resourceMetadataPaths as metadataPaths, resourceMetadataUrl as metadataUrl };
 

@@ -4,9 +4,9 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { findAccountById } from '../accounts/account_store.ts';
+import { findAccountById } from '../storage/account_store.ts';
 import type { Database } from '../db/connect.ts';
-import { addNote, listNotes, MAX_NOTE_LENGTH, MAX_NOTES_LISTED } from '../notes/note_store.ts';
+import { addNote, listNotes, MAX_NOTE_LENGTH, MAX_NOTES_LISTED } from '../storage/note_store.ts';
 import type { McpScope } from '../provider/scopes.ts';
 import type { AuthInfo } from '../tokens/access_token_verifier.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';

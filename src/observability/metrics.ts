@@ -1,14 +1,10 @@
 // Prometheus metrics (prom-client), one registry per process, served at /metrics by both servers.
 // Every name, label and the place it is counted are listed here; labels are bounded sets (route
-// templates, token kinds, outcomes), never ids or token values.
-import Router from '@koa/router';
+// templates, token kinds, outcomes), never ids or token values. The bottom of the house: the modules
+// that count (revocation, keys, tokens, the janitor's caller) call these functions; this imports none of them.
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Database } from '../db/connect.ts';
-import type { RevocationCounts } from '../storage/revocation_store.ts';
-import type { PurgeCounts } from '../storage/janitor.ts';
-import { type AccessTokenVerifier, InvalidTokenError } from '../tokens/access_token_verifier.ts';
 import { routeOf } from './request_context.ts';
 
 export const registry = new Registry();
@@ -86,8 +82,13 @@ const keyReloads = new Counter({
   registers: [registry],
 });
 
+/** A Knex instance, as far as its pool is concerned. */
+interface PooledDatabase {
+  client: unknown;
+}
+
 /** The database pools this process uses, by server; read when Prometheus scrapes. */
-const pools = new Map<string, Database>();
+const pools = new Map<string, PooledDatabase>();
 
 interface TarnPool {
   numUsed(): number;
@@ -116,7 +117,7 @@ new Gauge({
   },
 });
 
-export function observePool(server: string, db: Database): void {
+export function observePool(server: string, db: PooledDatabase): void {
   pools.set(server, db);
 }
 
@@ -125,7 +126,6 @@ const ISSUED_EVENTS: Record<string, string> = {
   'authorization_code.saved': 'AuthorizationCode',
   'refresh_token.saved': 'RefreshToken',
   'client_credentials.saved': 'ClientCredentials',
-  'device_code.saved': 'DeviceCode',
 };
 
 /** Counts what the provider issues, from its model events. */
@@ -137,7 +137,8 @@ export function observeProvider(provider: Provider): void {
   }
 }
 
-export function recordRevocation(action: string, actorType: string, counts: RevocationCounts): void {
+/** `counts`: rows removed, by model name (storage/revocation_store.ts's RevocationCounts). */
+export function recordRevocation(action: string, actorType: string, counts: Record<string, number>): void {
   let changed = false;
   for (const [kind, count] of Object.entries(counts)) {
     if (!count) continue;
@@ -154,7 +155,8 @@ export function recordValidation(mode: string, outcome: ValidationOutcome, secon
   validationSeconds.observe({ mode }, seconds);
 }
 
-export function recordJanitorRun(outcome: 'ok' | 'failed', seconds: number, counts?: PurgeCounts): void {
+/** `counts`: rows purged, by table (storage/janitor.ts's PurgeCounts). */
+export function recordJanitorRun(outcome: 'ok' | 'failed', seconds: number, counts?: Record<string, number>): void {
   janitorRuns.inc({ outcome });
   janitorSeconds.observe(seconds);
   for (const [table, count] of Object.entries(counts ?? {})) if (count) janitorPurged.inc({ table }, count);
@@ -181,28 +183,4 @@ export async function metricsEndpoint(ctx: Context): Promise<void> {
   ctx.set('Cache-Control', 'no-store');
   ctx.type = registry.contentType;
   ctx.body = await registry.metrics();
-}
-
-/** GET /metrics, for either server's router. */
-export function metricsRoutes(): Router {
-  const router = new Router();
-  router.get('/metrics', metricsEndpoint);
-  return router;
-}
-
-/** The verifier, counted: each verdict (valid, invalid) or its absence (unavailable) and its latency. */
-export function measuredVerifier(verifier: AccessTokenVerifier, mode: string): AccessTokenVerifier {
-  return {
-    async verifyAccessToken(token) {
-      const started = performance.now();
-      try {
-        const auth = await verifier.verifyAccessToken(token);
-        recordValidation(mode, 'valid', (performance.now() - started) / 1000);
-        return auth;
-      } catch (error) {
-        recordValidation(mode, error instanceof InvalidTokenError ? 'invalid' : 'unavailable', (performance.now() - started) / 1000);
-        throw error;
-      }
-    },
-  };
 }

@@ -4,15 +4,18 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import Router from '@koa/router';
 import Koa from 'koa';
 import { type Config, ConfigError } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { metricsRoutes } from './metrics.ts';
+import { metricsEndpoint } from './metrics.ts';
 
 export function createMetricsApp(): Koa {
   const app = new Koa();
   app.silent = true;
-  app.use(metricsRoutes().routes());
+  const router = new Router();
+  router.get('/metrics', metricsEndpoint);
+  app.use(router.routes());
   return app;
 }
 

@@ -1,24 +1,31 @@
 // The node-oidc-provider configuration: every option this product sets, and why.
 // Everything not set here is the library's default (see its docs/README.md).
 import { randomUUID } from 'node:crypto';
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { Configuration } from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import type { Account } from '../accounts/account_store.ts';
+import type { Account } from '../storage/account_store.ts';
 import type { Config } from '../config.ts';
-import type { ServerKeys } from '../keys/key_store.ts';
-import { errorPage, logoutPage, signedOutPage } from '../http/views/message_pages.ts';
+import type { ServerKeys } from '../storage/key_store.ts';
 import { clientMetadataDocuments } from './client_id_metadata.ts';
+import { revokeGrantPolicy } from './library_revocations.ts';
 import { applyRedirectPolicy } from './redirect_policy.ts';
-import { OIDC_SCOPES, sameResource } from './scopes.ts';
+import { ADMIN_SCOPE, adminResource, DPOP_SIGNING_ALGS, OIDC_SCOPES, sameResource } from './scopes.ts';
 import type { ResourceRegistry } from '../resources/resource_registry.ts';
-import { ADMIN_SCOPE, adminResource } from '../admin/operator_clients.ts';
-import { DPOP_SIGNING_ALGS } from '../tokens/dpop_proof.ts';
 
 /** The library's default client authentication methods, named here so discovery can say which endpoint takes which. */
 const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 
 /** Seconds a stored artifact stays usable past its expiry; the adapter and janitor use it too. */
 export const CLOCK_TOLERANCE = 15;
+
+type LogoutFeature = NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>;
+
+/** The pages the library renders itself, drawn by the HTTP layer (http/provider_pages.ts). */
+export interface ProviderPages {
+  renderError: NonNullable<Configuration['renderError']>;
+  logoutSource: NonNullable<LogoutFeature['logoutSource']>;
+  postLogoutSuccessSource: NonNullable<LogoutFeature['postLogoutSuccessSource']>;
+}
 
 export interface ConfigurationDependencies {
   config: Config;
@@ -30,10 +37,11 @@ export interface ConfigurationDependencies {
   resourceServerResource: (clientId: string) => Promise<string | undefined>;
   /** The registered protected resources (src/resources): token audiences, their scopes and lifetimes. */
   resources: Pick<ResourceRegistry, 'find' | 'list' | 'scopeNames'>;
+  pages: ProviderPages;
 }
 
 export function providerConfiguration(dependencies: ConfigurationDependencies): Configuration {
-  const { config, keys, adapter, findAccountById, isOperatorClient, resourceServerResource, resources } = dependencies;
+  const { config, keys, adapter, findAccountById, isOperatorClient, resourceServerResource, resources, pages } = dependencies;
   const admin = adminResource(config.issuer);
   const documents = clientMetadataDocuments(config);
 
@@ -173,14 +181,8 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
       },
       rpInitiatedLogout: {
         enabled: true,
-        logoutSource: async (ctx, form) => {
-          ctx.type = 'html';
-          ctx.body = logoutPage(form, ctx.host);
-        },
-        postLogoutSuccessSource: async (ctx) => {
-          ctx.type = 'html';
-          ctx.body = signedOutPage(ctx.oidc.client?.clientName);
-        },
+        logoutSource: pages.logoutSource,
+        postLogoutSuccessSource: pages.postLogoutSuccessSource,
       },
     },
 
@@ -188,9 +190,8 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
     // client registered for the refresh_token grant, and tokens are not tied to the browser session.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     expiresWithSession: async () => false,
-    // Revoking any token of a grant ends the grant (the adapter routes every token destroy through the
-    // revocation service, which removes the grant row with its tokens).
-    revokeGrantPolicy: () => true,
+    // Revoking any token of a grant ends the grant (the rule and its bridge: library_revocations.ts).
+    revokeGrantPolicy,
 
     ttl: {
       // A registered resource may set its own lifetime (getResourceServerInfo's accessTokenTTL).
@@ -222,9 +223,6 @@ export function providerConfiguration(dependencies: ConfigurationDependencies): 
     clientBasedCORS: (_ctx, origin, client) =>
       origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
 
-    renderError: async (ctx: KoaContextWithOIDC, out) => {
-      ctx.type = 'html';
-      ctx.body = errorPage({ error: out.error, description: out.error_description });
-    },
+    renderError: pages.renderError,
   };
 }

@@ -7,8 +7,8 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
 import Provider from 'oidc-provider';
-import { findAccountById } from '../accounts/account_store.ts';
-import { createAdapterFactory } from '../adapter/knex_adapter.ts';
+import { findAccountById } from '../storage/account_store.ts';
+import { createStorageFactory } from '../adapter/knex_adapter.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
@@ -17,10 +17,11 @@ import type { PayloadCodec } from '../secrets/client_secrets.ts';
 import { isClientDisabled } from '../storage/client_store.ts';
 import { isOperatorClient } from '../storage/operator_store.ts';
 import { resourceServerResource } from '../storage/resource_server_store.ts';
-import { CLOCK_TOLERANCE, providerConfiguration } from './configuration.ts';
+import { CLOCK_TOLERANCE, type ProviderPages, providerConfiguration } from './configuration.ts';
 import { refuseDisabledClients } from './disabled_clients.ts';
+import { revokingAdapters } from './library_revocations.ts';
 import { acceptStoredClientScopes } from './registered_scopes.ts';
-import { findRegisteredResource, registeredResources } from '../resources/resource_registry.ts';
+import { storedResources } from '../resources/resource_registry.ts';
 
 /** Client payloads as stored: a reader needs the client's existence and metadata, never its secret. */
 const SEALED_AS_STORED: PayloadCodec = {
@@ -39,10 +40,9 @@ function placeholderSigningKey(): JWK {
   return { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: randomUUID(), alg: 'RS256', use: 'sig' };
 }
 
-export function createModelProvider({ config, db, logger }: { config: Config; db: Database; logger: Logger }): Provider {
-  // The adapter's revocation paths (destroy, consume) are the library's token endpoint's: never taken here.
-  const revocation = createRevocationService(db, logger);
-  const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: SEALED_AS_STORED });
+export function createModelProvider({ config, db, logger, pages }: { config: Config; db: Database; logger: Logger; pages: ProviderPages }): Provider {
+  // The library's revocations come from the token and revocation endpoints, never served here.
+  const adapter = revokingAdapters(createStorageFactory(db, { clockTolerance: CLOCK_TOLERANCE, clientCodec: SEALED_AS_STORED }), createRevocationService(db, logger));
   const provider = new Provider(
     config.issuer,
     providerConfiguration({
@@ -52,8 +52,8 @@ export function createModelProvider({ config, db, logger }: { config: Config; db
       findAccountById: (id) => findAccountById(db, id),
       isOperatorClient: (clientId) => isOperatorClient(db, clientId),
       resourceServerResource: (clientId) => resourceServerResource(db, clientId),
-      // Read for token issuance only, which this provider never does.
-      resources: { find: (indicator) => findRegisteredResource(db, indicator), list: () => registeredResources(db), scopeNames: () => [] },
+      resources: storedResources(db),
+      pages,
     }),
   );
   acceptStoredClientScopes(provider);

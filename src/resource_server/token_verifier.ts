@@ -14,6 +14,7 @@ import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/connect.ts';
 import { createLogger } from '../logger.ts';
 import { createModelProvider } from '../provider/model_provider.ts';
+import { providerPages } from '../http/provider_pages.ts';
 import { providerTokenVerifier } from '../tokens/access_token_verifier.ts';
 import { grantUseRecorder } from '../tokens/grant_use.ts';
 import { introspectionTokenVerifier } from '../tokens/introspection_token_verifier.ts';
@@ -89,7 +90,7 @@ function databaseMode(resource: string, db: Knex, release: () => Promise<void>):
   // The configuration the authorization server's provider is built with, for this resource (its issuer
   // only names routes, which a models-only provider never serves).
   const config = loadConfig({ MCP_RESOURCE: resource });
-  const provider = createModelProvider({ config, db, logger });
+  const provider = createModelProvider({ config, db, logger, pages: providerPages });
   // Last use of each grant, shown on the account pages, as the bundled MCP server records it.
   const verifier = providerTokenVerifier({ provider, resource, onUse: grantUseRecorder(db, logger) });
   return { verifyAccessToken: (token) => verifier.verifyAccessToken(token), close: release };

@@ -38,6 +38,15 @@ export interface ResourceRegistry {
   stop(): Promise<void>;
 }
 
+/**
+ * The registry as a provider that only reads stored models needs it (the standalone MCP server, the
+ * kit's database mode): it issues no token, so it offers no scopes (src/provider/registered_scopes.ts
+ * acceptStoredClientScopes), and reads resources from the database when asked.
+ */
+export function storedResources(db: Database): Pick<ResourceRegistry, 'find' | 'list' | 'scopeNames'> {
+  return { find: (indicator) => findRegisteredResource(db, indicator), list: () => registeredResources(db), scopeNames: () => [] };
+}
+
 export interface ResourceRegistryOptions {
   db: Database;
   logger: Logger;

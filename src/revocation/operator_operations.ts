@@ -1,7 +1,7 @@
 // What an operator may do to clients and accounts, whichever surface asks (the CLI, the admin API):
 // the targets are resolved and checked here, once, then handed to the revocation service. A surface
 // only turns OperatorTargetNotFound into its own answer (a CLI error line, a 404).
-import { type Account, findAccountByIdOrEmail } from '../accounts/account_store.ts';
+import { type Account, findAccountByIdOrEmail } from '../storage/account_store.ts';
 import type { Database } from '../db/connect.ts';
 import { type ClientSummary, findClient, isClientDisabled, isKnownClientId } from '../storage/client_store.ts';
 import { type GrantSummary, listGrants } from '../storage/grant_store.ts';

@@ -1,12 +1,13 @@
-// The only place that revokes. Every path — /revoke, reuse detection, RFC 7592 DELETE, an admin
-// script's Grant.destroy(), the CLI, the admin API, the account pages — ends here, so the cascades
+// The only place that revokes. Every path — the library's events (/revoke, reuse detection, RFC 7592
+// DELETE, a script's Grant.destroy(), through provider/library_revocations.ts), the CLI, the admin
+// API, the account pages — ends here, so the cascades
 // agree and each revocation is audited once, in the transaction that performs it. The operator
 // operations that revoke (disabling or deleting a client or an account) live here for the same reason.
 import type { Knex } from 'knex';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
-import { deleteAccountRow, markAccountDisabled, markAccountEnabled } from '../accounts/account_store.ts';
-import { deleteNotesOf } from '../notes/note_store.ts';
+import { deleteAccountRow, markAccountDisabled, markAccountEnabled } from '../storage/account_store.ts';
+import { deleteNotesOf } from '../storage/note_store.ts';
 import { type Actor, recordAudit } from '../storage/audit_store.ts';
 import { isMetadataDocumentClientId, markClientDisabled, markClientEnabled } from '../storage/client_store.ts';
 import {
@@ -16,7 +17,6 @@ import {
   deleteTokenByHash,
   endAccountSessions,
   findTokenByHash,
-  grantExists,
   type BatchOptions,
   mergeCounts,
   type RevocationCounts,
@@ -35,8 +35,6 @@ export interface RevocationOptions {
   reason?: string | undefined;
   /** Run everything, report the counts, then roll back. */
   dryRun?: boolean | undefined;
-  /** Library paths call several revocations for one event; only the one that removed rows is audited. */
-  auditWhenEmpty?: boolean | undefined;
   /** Progress of large revocations: grants revoked so far, of the total selected. */
   onProgress?: ((done: number, total: number) => void) | undefined;
   /**
@@ -96,10 +94,6 @@ function noAccount(accountId: string): RevocationTargetNotFound {
   return new RevocationTargetNotFound(`no account ${JSON.stringify(accountId)}`);
 }
 
-function total(counts: RevocationCounts): number {
-  return Object.values(counts).reduce((sum, count) => sum + count, 0);
-}
-
 export function createRevocationService(db: Database, logger: Logger): RevocationService {
   async function run(
     action: string,
@@ -113,7 +107,6 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
         const counts = await work(trx);
         outcome = { action, target, counts, dryRun: options.dryRun === true };
         if (options.dryRun) throw new DryRunRollback();
-        if (total(counts) === 0 && options.auditWhenEmpty === false) return;
         outcome.auditId = await recordAudit(trx, { actor: options.actor, action, target, reason: options.reason, counts });
       });
     } catch (error) {
@@ -142,12 +135,7 @@ export function createRevocationService(db: Database, logger: Logger): Revocatio
       });
     },
 
-    async revokeGrant(grantId, options) {
-      // The library revokes one grant several times per event (once per model): once the grant is
-      // gone, so are its tokens (foreign key), and the repeats need no transaction at all.
-      if (options.auditWhenEmpty === false && !(await grantExists(db, grantId))) {
-        return { action: 'revoke_grant', target: { grantId }, counts: {}, dryRun: options.dryRun === true };
-      }
+    revokeGrant(grantId, options) {
       return run('revoke_grant', { grantId }, options, async (trx) => {
         const counts = await revokeGrants(trx, { grantIds: [grantId] });
         if (!counts.Grant && options.requireTarget) {

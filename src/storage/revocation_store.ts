@@ -2,7 +2,9 @@
 // tombstones and deletes every token that belonged to them. The adapter (library paths) and the
 // revocation service (operators, users) both revoke through here, so their cascades agree.
 import type { Knex } from 'knex';
+import { BATCH_SIZE } from '../config.ts';
 import type { Database } from '../db/connect.ts';
+import { TABLES } from './table_map.ts';
 
 export type RevocationCounts = Record<string, number>;
 
@@ -52,8 +54,6 @@ export interface BatchOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-const DEFAULT_BATCH = 5000;
-
 /**
  * Deletes the selected grants and all their tokens, leaving a tombstone per grant, in batches of
  * set-based statements inside the caller's transaction. Returns counts keyed by the provider's model
@@ -61,9 +61,9 @@ const DEFAULT_BATCH = 5000;
  */
 export async function revokeGrants(db: Executor, filter: GrantFilter, options: BatchOptions = {}): Promise<RevocationCounts> {
   const where = grantWhere(filter);
-  const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  const batchSize = options.batchSize ?? BATCH_SIZE;
   const total = options.onProgress
-    ? Number((await db.raw(`select count(*) as count from oidc_grants where ${where.sql}`, where.bindings)).rows[0].count)
+    ? Number((await db.raw(`select count(*) as count from ${TABLES.grants} where ${where.sql}`, where.bindings)).rows[0].count)
     : 0;
   const counts: RevocationCounts = {};
   // Keyset batches: each starts after the previous one's last id, so rows this transaction already
@@ -74,15 +74,15 @@ export async function revokeGrants(db: Executor, filter: GrantFilter, options: B
   for (;;) {
     const result = await db.raw<{ rows: { model: string; count: string }[] }>(
       `with target as (
-         select id, expires_at from oidc_grants where ${where.sql} and id > ? order by id limit ${batchSize} for update
+         select id, expires_at from ${TABLES.grants} where ${where.sql} and id > ? order by id limit ${batchSize} for update
        ), tombstones as (
-         insert into oidc_revoked_grants (grant_id, revoked_at, expires_at)
+         insert into ${TABLES.revokedGrants} (grant_id, revoked_at, expires_at)
          select id, now(), coalesce(expires_at, now() + make_interval(secs => ?)) from target
          on conflict (grant_id) do nothing
        ), tokens as (
-         delete from oidc_tokens t using target where t.grant_id = target.id returning t.model
+         delete from ${TABLES.tokens} t using target where t.grant_id = target.id returning t.model
        ), grants as (
-         delete from oidc_grants g using target where g.id = target.id returning g.id
+         delete from ${TABLES.grants} g using target where g.id = target.id returning g.id
        )
        select model, count(*)::text as count from tokens group by model
        union all
@@ -106,10 +106,6 @@ export async function revokeGrants(db: Executor, filter: GrantFilter, options: B
 
 export type Executor = Database | Knex.Transaction;
 
-export async function grantExists(db: Executor, grantId: string): Promise<boolean> {
-  return (await db('oidc_grants').select('id').where({ id: grantId }).first()) !== undefined;
-}
-
 export interface StoredTokenRef {
   model: string;
   grantId: string | null;
@@ -118,7 +114,7 @@ export interface StoredTokenRef {
 }
 
 export async function findTokenByHash(db: Executor, idHash: string): Promise<StoredTokenRef | undefined> {
-  const row = await db('oidc_tokens')
+  const row = await db(TABLES.tokens)
     .select('model', 'grant_id', 'client_id', 'account_id')
     .where({ id_hash: idHash })
     .first();
@@ -127,19 +123,19 @@ export async function findTokenByHash(db: Executor, idHash: string): Promise<Sto
 
 /** Deletes one token that belongs to no grant (client-credentials tokens). */
 export async function deleteTokenByHash(db: Executor, idHash: string): Promise<RevocationCounts> {
-  const rows = await db('oidc_tokens').where({ id_hash: idHash }).delete().returning('model');
+  const rows = await db(TABLES.tokens).where({ id_hash: idHash }).delete().returning('model');
   return addCounts({}, tally(rows.map((row: { model: string }) => row.model)));
 }
 
 /** Deletes a client's tokens that belong to no grant (client credentials). */
 export async function deleteGrantlessTokens(db: Executor, clientId: string): Promise<RevocationCounts> {
-  const rows = await db('oidc_tokens').where({ client_id: clientId }).whereNull('grant_id').delete().returning('model');
+  const rows = await db(TABLES.tokens).where({ client_id: clientId }).whereNull('grant_id').delete().returning('model');
   return addCounts({}, tally(rows.map((row: { model: string }) => row.model)));
 }
 
 /** Signs an account out everywhere: its browser sessions are deleted. */
 export async function endAccountSessions(db: Executor, accountId: string): Promise<RevocationCounts> {
-  const rows = await db('oidc_models').where({ model: 'Session', account_id: accountId }).delete().returning('model');
+  const rows = await db(TABLES.models).where({ model: 'Session', account_id: accountId }).delete().returning('model');
   return addCounts({}, tally(rows.map((row: { model: string }) => row.model)));
 }
 
@@ -148,16 +144,16 @@ export async function endAccountSessions(db: Executor, accountId: string): Promi
  * interactions and any token not bound to a grant.
  */
 export async function deleteAccountRecords(db: Executor, accountId: string): Promise<RevocationCounts> {
-  const tokens = await db('oidc_tokens').where({ account_id: accountId }).delete().returning('model');
-  const models = await db('oidc_models').where({ account_id: accountId }).delete().returning('model');
+  const tokens = await db(TABLES.tokens).where({ account_id: accountId }).delete().returning('model');
+  const models = await db(TABLES.models).where({ account_id: accountId }).delete().returning('model');
   return addCounts({}, tally([...tokens, ...models].map((row: { model: string }) => row.model)));
 }
 
 /** Removes a client and everything issued to it: grants, grant-less tokens, registration tokens. */
 export async function deleteClientData(db: Executor, clientId: string, options: BatchOptions = {}): Promise<RevocationCounts> {
   const counts = await revokeGrants(db, { clientId }, options);
-  const tokens = await db('oidc_tokens').where({ client_id: clientId }).delete().returning('model');
-  const models = await db('oidc_models').where({ client_id: clientId }).delete().returning('model');
+  const tokens = await db(TABLES.tokens).where({ client_id: clientId }).delete().returning('model');
+  const models = await db(TABLES.models).where({ client_id: clientId }).delete().returning('model');
   await db('disabled_clients').where({ client_id: clientId }).delete();
   return addCounts(counts, tally([...tokens, ...models].map((row: { model: string }) => row.model)));
 }

@@ -4,7 +4,7 @@
 // written before encryption existed). Values already under the first key are not touched, so a rerun
 // changes nothing.
 import type { Database } from '../db/connect.ts';
-import { lockServerKeys, openKeyMaterial, sealKeyMaterial, type StoredKeyMaterial } from '../keys/key_store.ts';
+import { lockServerKeys, openKeyMaterial, sealKeyMaterial, type StoredKeyMaterial } from './key_store.ts';
 import { clientSecretContext, HASHED_SECRET_PREFIX } from '../secrets/client_secrets.ts';
 import { isSealed, type Keyring, SEALED_PREFIX } from '../secrets/keyring.ts';
 

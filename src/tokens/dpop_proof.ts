@@ -5,9 +5,7 @@
 // helpers/validate_dpop.js uses at /token and /me).
 import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, EmbeddedJWK, errors, jwtVerify } from 'jose';
-
-/** Proof algorithms the authorization server and every resource server accept: asymmetric only. */
-export const DPOP_SIGNING_ALGS: ('ES256' | 'Ed25519' | 'EdDSA')[] = ['ES256', 'Ed25519', 'EdDSA'];
+import { DPOP_SIGNING_ALGS } from '../provider/scopes.ts';
 
 /** Seconds a proof stays acceptable after its `iat`: no server nonce, so this bounds its life. */
 export const DPOP_PROOF_MAX_AGE = 60;

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { findAccountByEmail } from '../../src/accounts/account_store.ts';
+import { findAccountByEmail } from '../../src/storage/account_store.ts';
 import { inviteAccount } from '../../src/accounts/self_service.ts';
 import { issueAccountToken } from '../../src/storage/account_token_store.ts';
 import { listAudit } from '../../src/storage/audit_store.ts';

@@ -383,7 +383,7 @@ describe('failed sign-in limits count an attempt before the password is checked 
     expect(refused.status).to.equal(429);
     expect(Number(refused.headers['retry-after'])).to.be.within(1, 60);
     expect(refused.text).to.include('Too many failed attempts');
-    const { authenticate } = await import('../../src/accounts/account_store.ts');
+    const { authenticate } = await import('../../src/storage/account_store.ts');
     expect(await authenticate(server.db, account.email, TEST_PASSWORD), 'the password is unchanged').to.not.equal(undefined);
   });
 });

@@ -38,7 +38,7 @@ import {
   survived,
 } from '../support/process_stack.ts';
 import pg from 'pg';
-import { createAccount } from '../../src/accounts/account_store.ts';
+import { createAccount } from '../../src/storage/account_store.ts';
 import { TEST_PASSWORD } from '../support/server.ts';
 
 const PORT = 55460;

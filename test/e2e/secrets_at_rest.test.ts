@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
-import { loadServerKeys, rotateServerKeys } from '../../src/keys/key_store.ts';
+import { loadServerKeys, rotateServerKeys } from '../../src/storage/key_store.ts';
 import { loadKeyring } from '../../src/secrets/keyring_source.ts';
 import { createLogger } from '../../src/logger.ts';
 import { callTool, startMcpTestStack } from '../support/mcp_server.ts';

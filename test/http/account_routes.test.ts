@@ -2,7 +2,7 @@
 // and security headers, disconnect one / all through the revocation service, sign-out, password change.
 import { expect } from 'chai';
 import request from 'supertest';
-import { authenticate } from '../../src/accounts/account_store.ts';
+import { authenticate } from '../../src/storage/account_store.ts';
 import { listAudit } from '../../src/storage/audit_store.ts';
 import { listGrants, recordGrantUse } from '../../src/storage/grant_store.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';

@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import request from 'supertest';
-import { authenticate, findAccountByEmail } from '../../src/accounts/account_store.ts';
+import { authenticate, findAccountByEmail } from '../../src/storage/account_store.ts';
 import { inviteAccount } from '../../src/accounts/self_service.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';

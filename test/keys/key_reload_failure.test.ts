@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { installServerKeys, watchServerKeys } from '../../src/keys/key_refresh.ts';
-import { rotateServerKeys, type ServerKeys } from '../../src/keys/key_store.ts';
+import { rotateServerKeys, type ServerKeys } from '../../src/storage/key_store.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Keyring, newSecretsKey, parseSecretsKey } from '../../src/secrets/keyring.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';

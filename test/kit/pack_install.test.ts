@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { createAccount } from '../../src/accounts/account_store.ts';
+import { createAccount } from '../../src/storage/account_store.ts';
 import { newSecretsKey } from '../../src/secrets/keyring.ts';
 import { postgresUrl } from '../support/database.ts';
 import { connectMcpClient, HeadlessOAuthProvider } from '../support/mcp_client.ts';

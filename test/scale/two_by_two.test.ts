@@ -20,7 +20,7 @@ import {
   type SharedSchema,
   startProcess,
 } from '../support/processes.ts';
-import { createAccount } from '../../src/accounts/account_store.ts';
+import { createAccount } from '../../src/storage/account_store.ts';
 import { TEST_PASSWORD } from '../support/server.ts';
 
 const NEEDS_POSTGRES =

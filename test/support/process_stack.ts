@@ -3,7 +3,7 @@
 // database fault is observable; plus what the fault suites need around them: tokens minted in bulk
 // through an in-process provider on the same database, and a signed-in account-page browser.
 import type Provider from 'oidc-provider';
-import { createAccount } from '../../src/accounts/account_store.ts';
+import { createAccount } from '../../src/storage/account_store.ts';
 import { createAuthorizationServer } from '../../src/authorization_server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type Database, openDatabase } from '../../src/db/connect.ts';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type Provider from 'oidc-provider';
 import type { Adapter } from 'oidc-provider';
 import type { RevocationService } from '../../src/revocation/revocation_service.ts';
-import { createAccount } from '../../src/accounts/account_store.ts';
+import { createAccount } from '../../src/storage/account_store.ts';
 import { createAuthorizationServer } from '../../src/authorization_server.ts';
 import { createResourceServerClient } from '../../src/admin/resource_server_clients.ts';
 import { type Config, loadConfig } from '../../src/config.ts';

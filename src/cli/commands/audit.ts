@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { findEmailsByIds } from '../../accounts/account_store.ts';
+import { findEmailsByIds } from '../../storage/account_store.ts';
 import { listAudit } from '../../storage/audit_store.ts';
 import { positiveInteger } from '../arguments.ts';
 import { cliContext } from '../context.ts';

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { adminResource, createOperatorClient } from '../../admin/operator_clients.ts';
 import { createResourceServerClient } from '../../admin/resource_server_clients.ts';
-import { createAdapterFactory } from '../../adapter/knex_adapter.ts';
-import { CLOCK_TOLERANCE } from '../../provider/configuration.ts';
+import { providerModels } from '../../provider/build_provider.ts';
 import { findRegisteredResource } from '../../resources/resource_registry.ts';
-import { clientSecretCodec } from '../../secrets/client_secrets.ts';
 import { loadKeyring } from '../../secrets/keyring_source.ts';
 import { listClients } from '../../storage/client_store.ts';
 import { recordedServerIssuer } from '../../storage/server_settings_store.ts';
@@ -59,8 +57,7 @@ export function registerClientCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, options: OutputOptions) => {
       const { db, config, revocation } = await cliContext();
-      const clientCodec = clientSecretCodec(loadKeyring(config));
-      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec })('Client');
+      const adapter = providerModels(db, loadKeyring(config), revocation)('Client');
       const issuer = await serverIssuer(config.issuer);
       const credentials = await createOperatorClient(db, adapter, name);
       const resource = adminResource(issuer);
@@ -86,7 +83,7 @@ export function registerClientCommands(program: Command): void {
       if (!registered) {
         throw new CliError(`unknown resource ${JSON.stringify(resource)}: no resource is registered at this URL (see \`resources list\`, \`resources add\`)`);
       }
-      const adapter = createAdapterFactory(db, { clockTolerance: CLOCK_TOLERANCE, revocation, clientCodec: clientSecretCodec(loadKeyring(config)) })('Client');
+      const adapter = providerModels(db, loadKeyring(config), revocation)('Client');
       const credentials = await createResourceServerClient(db, adapter, registered.url, options.name);
       if (options.json) {
         printJson({ resource: credentials.resource, client_id: credentials.clientId, client_secret: credentials.clientSecret });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { findEmailsByIds } from '../../accounts/account_store.ts';
+import { findEmailsByIds } from '../../storage/account_store.ts';
 import { listGrants } from '../../storage/grant_store.ts';
 import { cliContext, cliOperations } from '../context.ts';
 import { type OutputOptions, printJson, printTable } from '../output.ts';

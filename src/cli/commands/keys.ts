@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listServerKeys, rotateServerKeys } from '../../keys/key_store.ts';
+import { listServerKeys, rotateServerKeys } from '../../storage/key_store.ts';
 import { loadKeyring } from '../../secrets/keyring_source.ts';
 import { cliContext } from '../context.ts';
 import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';

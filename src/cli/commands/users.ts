@@ -1,6 +1,6 @@
 import { isCancel, password as promptPassword } from '@clack/prompts';
 import type { Command } from 'commander';
-import { changePassword, createAccount, listAccounts } from '../../accounts/account_store.ts';
+import { changePassword, createAccount, listAccounts } from '../../storage/account_store.ts';
 import { inviteAccount } from '../../accounts/self_service.ts';
 import { cliContext, CliError, cliOperations } from '../context.ts';
 import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';

@@ -2,9 +2,9 @@
 // seed when no account exists yet, so a newcomer can sign in at once. Records the issuer served, for
 // the CLI (operator clients must be told the server's token endpoint, not one the CLI guesses).
 import type { Config } from '../config.ts';
-import { recordServerIssuer } from '../storage/server_settings_store.ts';
-import type { Database } from './connect.ts';
-import { migrateToLatest, runSeeds } from './migrate.ts';
+import { recordServerIssuer } from './server_settings_store.ts';
+import type { Database } from '../db/connect.ts';
+import { migrateToLatest, runSeeds } from '../db/migrate.ts';
 
 export interface PreparedDatabase {
   migrations: string[];

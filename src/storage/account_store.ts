@@ -8,7 +8,7 @@ import {
   decoyPasswordHash,
   hashPassword,
   verifyPassword,
-} from './passwords.ts';
+} from '../secrets/passwords.ts';
 
 export interface Account {
   id: string;
