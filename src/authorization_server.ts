@@ -7,7 +7,7 @@ import { createHttpApp } from './http/app.ts';
 import { trustProxyHops } from './http/client_address.ts';
 import type { Logger } from './logger.ts';
 import { type BuiltProvider, buildProvider } from './provider/build_provider.ts';
-import { adminResource } from './provider/scopes.ts';
+import { adminResource } from './scopes.ts';
 import { createRevocationService, type RevocationService } from './revocation/revocation_service.ts';
 import { adminRoutes } from './admin/admin_routes.ts';
 import { isOperatorClient } from './storage/operator_store.ts';
@@ -21,7 +21,7 @@ import { createSelfService } from './accounts/self_service.ts';
 import { createMailer } from './mail/mailer.ts';
 import { openResourceRegistry, type ResourceRegistry } from './resources/resource_registry.ts';
 import { ensureDefaultResource } from './resources/default_resource.ts';
-import { resourceOperations } from './resources/resource_operations.ts';
+import { resourceOperations } from './admin/resource_operations.ts';
 import { installRegisteredScopes } from './provider/registered_scopes.ts';
 
 export interface AuthorizationServer extends BuiltProvider {

@@ -5,7 +5,7 @@
 import type { Database } from '../db/connect.ts';
 import type { SelfServiceSettings } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { Brand } from '../http/views/brand.ts';
+import type { BrandSettings as Brand } from '../config.ts';
 import { alreadyRegisteredMail, passwordResetMail, verificationMail } from '../mail/account_mail.ts';
 import type { Mail, Mailer } from '../mail/mailer.ts';
 import type { RevocationService } from '../revocation/revocation_service.ts';

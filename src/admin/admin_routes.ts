@@ -17,11 +17,11 @@ import { listClients } from '../storage/client_store.ts';
 import { listGrants } from '../storage/grant_store.ts';
 import { type AccessTokenVerifier, InvalidTokenError, VerificationUnavailable } from '../tokens/access_token_verifier.ts';
 import { InvalidDpopProof } from '../tokens/dpop_proof.ts';
-import { ADMIN_SCOPE, DPOP_SIGNING_ALGS } from '../provider/scopes.ts';
+import { ADMIN_SCOPE, DPOP_SIGNING_ALGS } from '../scopes.ts';
 import { presentedScheme, requestTokenAuthenticator, tokenRequest } from '../tokens/request_token.ts';
 import { adminOpenApi } from './openapi.ts';
 import { InvalidResourceDefinition } from '../resources/resource_definition.ts';
-import { ResourceAlreadyRegistered, type ResourceOperations, resourceJson } from '../resources/resource_operations.ts';
+import { ResourceAlreadyRegistered, type ResourceOperations, resourceJson } from './resource_operations.ts';
 
 export interface AdminDependencies {
   db: Database;

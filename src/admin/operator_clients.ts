@@ -6,7 +6,7 @@ import { addOperatorClient } from '../storage/operator_store.ts';
 import { type ServerClientCredentials, storeServerClient } from './server_clients.ts';
 
 // The admin API's resource and scope are declared with the other resources' (provider/scopes.ts).
-export { ADMIN_SCOPE, adminResource } from '../provider/scopes.ts';
+export { ADMIN_SCOPE, adminResource } from '../scopes.ts';
 
 export async function createOperatorClient(db: Database, clients: Pick<Adapter, 'upsert'>, name: string): Promise<ServerClientCredentials> {
   // No `scope` metadata: `admin` is a resource scope, and only operator clients reach that resource.

@@ -10,7 +10,7 @@ import { createRevocationService, type RevocationService } from '../revocation/r
 import { type OperatorOperations, operatorOperations } from '../revocation/operator_operations.ts';
 import { providerModels } from '../provider/build_provider.ts';
 import { loadKeyring } from '../secrets/keyring_source.ts';
-import { type ResourceOperations, resourceOperations } from '../resources/resource_operations.ts';
+import { type ResourceOperations, resourceOperations } from '../admin/resource_operations.ts';
 
 export interface CliContext {
   config: Config;

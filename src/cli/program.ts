@@ -17,7 +17,7 @@ import { type CliContext, CliError, closeCliContext, provideCliContext } from '.
 import { packageVersion } from '../package_version.ts';
 import { OperatorTargetNotFound } from '../revocation/operator_operations.ts';
 import { InvalidResourceDefinition } from '../resources/resource_definition.ts';
-import { ResourceAlreadyRegistered } from '../resources/resource_operations.ts';
+import { ResourceAlreadyRegistered } from '../admin/resource_operations.ts';
 
 export function buildProgram(): Command {
   const program = new Command('portcullis')

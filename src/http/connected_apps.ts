@@ -5,7 +5,7 @@
 // them from their documents (cached per HTTP caching headers, failures remembered briefly).
 import type Provider from 'oidc-provider';
 import type { Database } from '../db/connect.ts';
-import { describeScope } from '../provider/scopes.ts';
+import { describeScope } from '../scopes.ts';
 import { registeredResources } from '../resources/resource_registry.ts';
 import { resourceKey } from '../resources/resource_definition.ts';
 import type { StoredResource } from '../storage/resource_store.ts';

@@ -7,7 +7,7 @@ import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import { findAccountById } from '../storage/account_store.ts';
 import type { Database } from '../db/connect.ts';
-import { describeScope } from '../provider/scopes.ts';
+import { describeScope } from '../scopes.ts';
 import { findRegisteredResource } from '../resources/resource_registry.ts';
 import { clientIdentity, describeClient } from './client_identity.ts';
 import { consentPage, loginPage } from './views/interaction_pages.ts';

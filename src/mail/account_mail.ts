@@ -1,5 +1,5 @@
 // The mails self-service accounts send: plain text, named after the brand, each with one link.
-import type { Brand } from '../http/views/brand.ts';
+import type { BrandSettings as Brand } from '../config.ts';
 import type { Mail } from './mailer.ts';
 
 function minutes(seconds: number): string {

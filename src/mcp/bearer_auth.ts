@@ -4,7 +4,7 @@
 import type { Context, Next } from 'koa';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
-import { DPOP_SIGNING_ALGS, MCP_SCOPES } from '../provider/scopes.ts';
+import { DPOP_SIGNING_ALGS, MCP_SCOPES } from '../scopes.ts';
 import { oauthErrorAnswer } from '../http/error_answers.ts';
 import { challengeHeader, stepUpScope } from '../resource_server/challenges.ts';
 import { scopesForToolCalls } from '../resource_server/tool_scopes.ts';

@@ -1,13 +1,13 @@
 // RFC 9728 Protected Resource Metadata for the bundled MCP server: the kit's document
 // (src/resource_server/resource_metadata.ts) with its scopes, name and DPoP support.
 import type { OAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
-import { MCP_SCOPES } from '../provider/scopes.ts';
+import { MCP_SCOPES } from '../scopes.ts';
 import {
   protectedResourceMetadata as resourceMetadata,
   resourceMetadataPaths,
   resourceMetadataUrl,
 } from '../resource_server/resource_metadata.ts';
-import { DPOP_SIGNING_ALGS } from '../provider/scopes.ts';
+import { DPOP_SIGNING_ALGS } from '../scopes.ts';
 
 export { resourceMetadataPaths as metadataPaths, resourceMetadataUrl as metadataUrl };
 

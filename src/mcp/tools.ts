@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { findAccountById } from '../storage/account_store.ts';
 import type { Database } from '../db/connect.ts';
 import { addNote, listNotes, MAX_NOTE_LENGTH, MAX_NOTES_LISTED } from '../storage/note_store.ts';
-import type { McpScope } from '../provider/scopes.ts';
+import type { McpScope } from '../scopes.ts';
 import type { AuthInfo } from '../tokens/access_token_verifier.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import type { Logger } from '../logger.ts';

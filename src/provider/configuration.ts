@@ -9,8 +9,8 @@ import type { ServerKeys } from '../storage/key_store.ts';
 import { clientMetadataDocuments } from './client_id_metadata.ts';
 import { revokeGrantPolicy } from './library_revocations.ts';
 import { applyRedirectPolicy } from './redirect_policy.ts';
-import { ADMIN_SCOPE, adminResource, DPOP_SIGNING_ALGS, OIDC_SCOPES, sameResource } from './scopes.ts';
-import type { ResourceRegistry } from '../resources/resource_registry.ts';
+import { ADMIN_SCOPE, adminResource, DPOP_SIGNING_ALGS, OIDC_SCOPES, sameResource } from '../scopes.ts';
+import type { StoredResource } from '../storage/resource_store.ts';
 
 /** The library's default client authentication methods, named here so discovery can say which endpoint takes which. */
 const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none'] as const;
@@ -27,6 +27,15 @@ export interface ProviderPages {
   postLogoutSuccessSource: NonNullable<LogoutFeature['postLogoutSuccessSource']>;
 }
 
+/** The registered resources tokens are issued for (src/resources/resource_registry.ts). */
+export interface ProviderResources {
+  /** The registered resource an RFC 8707 indicator names (undefined: none). */
+  find(indicator: string): Promise<StoredResource | undefined>;
+  list(): Promise<StoredResource[]>;
+  /** Their scope names, at hand synchronously (the library's supported-scope list). */
+  scopeNames(): string[];
+}
+
 export interface ConfigurationDependencies {
   config: Config;
   keys: ServerKeys;
@@ -36,7 +45,7 @@ export interface ConfigurationDependencies {
   /** The resource a resource-server client may introspect tokens of (undefined: not one). */
   resourceServerResource: (clientId: string) => Promise<string | undefined>;
   /** The registered protected resources (src/resources): token audiences, their scopes and lifetimes. */
-  resources: Pick<ResourceRegistry, 'find' | 'list' | 'scopeNames'>;
+  resources: ProviderResources;
   pages: ProviderPages;
 }
 

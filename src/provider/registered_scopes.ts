@@ -5,7 +5,7 @@
 // library's private instance state (lib/helpers/weak_cache.js, oidc-provider 9).
 import type Provider from 'oidc-provider';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
-import { OIDC_SCOPES } from './scopes.ts';
+import { OIDC_SCOPES } from '../scopes.ts';
 
 /** Scopes the server supports whatever is registered. */
 export const SERVER_SCOPES: readonly string[] = Object.keys(OIDC_SCOPES);

@@ -6,7 +6,7 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
-import { MCP_SCOPES } from '../provider/scopes.ts';
+import { MCP_SCOPES } from '../scopes.ts';
 import { insertResource } from '../storage/resource_store.ts';
 import { defaultResourceRegistered, recordDefaultResourceRegistered } from '../storage/server_settings_store.ts';
 import { checkResourceDefinition } from './resource_definition.ts';

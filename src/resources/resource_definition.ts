@@ -2,7 +2,7 @@
 // URL is normalized here so the indicator a client sends, the audience in its token and the
 // registry's key compare equal.
 import { z } from 'zod';
-import { OIDC_SCOPES } from '../provider/scopes.ts';
+import { OIDC_SCOPES } from '../scopes.ts';
 import type { ResourceChanges, ResourceScope } from '../storage/resource_store.ts';
 
 /** A definition (or change) that cannot be stored; the message says what to fix. */

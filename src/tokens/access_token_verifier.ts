@@ -11,7 +11,7 @@ import type { AuthInfo as SdkAuthInfo } from '@modelcontextprotocol/sdk/server/a
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import { sameResource } from '../provider/scopes.ts';
+import { sameResource } from '../scopes.ts';
 import { VerificationUnavailable } from './verification_unavailable.ts';
 
 /** What a verifier resolves a token to: the MCP SDK's AuthInfo plus the token's sender constraint. */

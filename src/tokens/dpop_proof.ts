@@ -5,7 +5,7 @@
 // helpers/validate_dpop.js uses at /token and /me).
 import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, EmbeddedJWK, errors, jwtVerify } from 'jose';
-import { DPOP_SIGNING_ALGS } from '../provider/scopes.ts';
+import { DPOP_SIGNING_ALGS } from '../scopes.ts';
 
 /** Seconds a proof stays acceptable after its `iat`: no server nonce, so this bounds its life. */
 export const DPOP_PROOF_MAX_AGE = 60;

@@ -4,7 +4,7 @@
 // caller: only an active access token (token_type Bearer, or DPoP with its `cnf.jkt`) issued for
 // this resource is accepted.
 import * as oauth from 'openid-client';
-import { sameResource } from '../provider/scopes.ts';
+import { sameResource } from '../scopes.ts';
 import { type AccessTokenVerifier, InvalidTokenError, VerificationUnavailable } from './access_token_verifier.ts';
 
 export interface IntrospectionVerifierOptions {

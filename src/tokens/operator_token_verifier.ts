@@ -1,7 +1,7 @@
 // Verifies the admin API's bearer tokens: client-credentials tokens issued to an operator client for
 // the admin audience. Same contract and error types as the access-token verifier beside it.
 import type Provider from 'oidc-provider';
-import { sameResource } from '../provider/scopes.ts';
+import { sameResource } from '../scopes.ts';
 import {
   type AccessTokenVerifier,
   type AuthInfo,

@@ -12,17 +12,18 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 
 /** Lowest first. A module's layer is its first directory under src/ (or, at the top, its file name). */
 const LAYERS: string[][] = [
-  ['config.ts', 'logger.ts', 'retry_after.ts', 'package_version.ts', 'startup_refusal.ts', 'production_policy.ts', 'observability'],
+  ['config.ts', 'logger.ts', 'retry_after.ts', 'scopes.ts', 'package_version.ts', 'startup_refusal.ts', 'production_policy.ts', 'observability'],
   ['db'],
   ['secrets'],
   ['storage'],
   ['adapter'],
-  ['accounts', 'keys', 'revocation'],
+  ['mail'],
+  ['accounts', 'keys', 'revocation', 'resources'],
   ['provider'],
   ['tokens'],
   ['http'],
-  ['admin', 'mcp'],
   ['resource_server'],
+  ['admin', 'mcp'],
   ['cli', 'authorization_server.ts', 'startup_message.ts', 'main.ts'],
 ];
 

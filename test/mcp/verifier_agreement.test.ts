@@ -3,7 +3,7 @@
 // `active && token_type === 'Bearer' && aud === resource`; for every state but "another audience" and
 // "a refresh token" that is `active` itself. Both verifier modes are held to the same oracle.
 import { expect } from 'chai';
-import { sameResource } from '../../src/provider/scopes.ts';
+import { sameResource } from '../../src/scopes.ts';
 import { loadConfig } from '../../src/config.ts';
 import {
   providerTokenVerifier,

@@ -2,7 +2,7 @@
 // database (when this process serves it), and at every start while MCP_RESOURCE names a URL that is
 // not registered. A default resource an operator removed stays removed without MCP_RESOURCE.
 import { expect } from 'chai';
-import { resourceOperations } from '../../src/resources/resource_operations.ts';
+import { resourceOperations } from '../../src/admin/resource_operations.ts';
 import { listResources } from '../../src/storage/resource_store.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestServer } from '../support/server.ts';

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { createLogger } from '../../src/logger.ts';
 import { createConfiguredMcpApp } from '../../src/mcp/mcp_server.ts';
-import { type ResourceOperations, resourceOperations } from '../../src/resources/resource_operations.ts';
+import { type ResourceOperations, resourceOperations } from '../../src/admin/resource_operations.ts';
 import { listAudit } from '../../src/storage/audit_store.ts';
 import { InvalidTokenError, providerTokenVerifier } from '../../src/tokens/access_token_verifier.ts';
 import { postgresUrl } from '../support/database.ts';

@@ -1,7 +1,7 @@
 // `portcullis resources ...`: the protected resources (MCP servers) this server issues tokens for.
 import type { Command } from 'commander';
 import { InvalidResourceDefinition, parseScopeArgument } from '../../resources/resource_definition.ts';
-import { resourceJson } from '../../resources/resource_operations.ts';
+import { resourceJson } from '../../admin/resource_operations.ts';
 import type { ResourceScope, StoredResource } from '../../storage/resource_store.ts';
 import { cliResourceOperations } from '../context.ts';
 import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';

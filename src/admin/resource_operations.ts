@@ -4,12 +4,12 @@
 // its own answer, and prints resourceJson's shape.
 import type { Adapter } from 'oidc-provider';
 import type { Database } from '../db/connect.ts';
-import { createResourceServerClient } from '../admin/resource_server_clients.ts';
+import { createResourceServerClient } from './resource_server_clients.ts';
 import { OperatorTargetNotFound } from '../revocation/operator_operations.ts';
 import type { RevocationOptions, RevocationOutcome, RevocationService } from '../revocation/revocation_service.ts';
 import { resourceServerClientIds } from '../storage/resource_server_store.ts';
 import { findResource, insertResource, listResources, type ResourceChanges, type StoredResource, updateResource } from '../storage/resource_store.ts';
-import { checkResourceChanges, checkResourceDefinition, normalizeResourceUrl } from './resource_definition.ts';
+import { checkResourceChanges, checkResourceDefinition, normalizeResourceUrl } from '../resources/resource_definition.ts';
 
 /** No resource is registered at the URL named. */
 export class ResourceNotFound extends OperatorTargetNotFound {
