@@ -25,6 +25,8 @@ import type { Keyring } from './secrets/keyring.ts';
 import { loadKeyring } from './secrets/keyring_source.ts';
 import { reencryptSecrets } from './storage/secret_reencryption.ts';
 import { signInLimiter } from './accounts/sign_in_limiter.ts';
+import { upstreamClient } from './federation/upstream_client.ts';
+import { upstreamRoutes } from './http/upstream_routes.ts';
 
 export interface AuthorizationServer {
   provider: Provider;
@@ -63,13 +65,16 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
   provider.on('access_token.saved', (token: { grantId?: string }) => token.grantId && recordGrantUse(token.grantId));
   const admin = adminResource(config.issuer);
   const verifier = operatorTokenVerifier({ provider, resource: admin, isOperator: (id) => isOperatorClient(db, id) });
+  const upstreams = config.signIn.upstreams.map((upstream) => upstreamClient(upstream, config.issuer));
   const app = createHttpApp({
     provider,
     db,
     logger,
     trustProxy: config.trustProxy,
     rateLimits: config.rateLimits,
+    signIn: { password: config.signIn.password, upstreams: config.signIn.upstreams },
     routers: [
+      upstreamRoutes({ provider, db, upstreams, logger }),
       adminRoutes({ db, revocation, verifier, resource: admin }),
       accountRoutes({ provider, db, revocation, issuer: config.issuer, sessionTtl: config.ttl.session, logins: signInLimiter(db, config.rateLimits) }),
     ],

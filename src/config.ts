@@ -2,6 +2,7 @@
 // The README's configuration table mirrors this file.
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { loadUpstreamProviders, type UpstreamProvider, UpstreamSettingsError } from './federation/upstream_settings.ts';
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const optionalText = z
@@ -70,6 +71,8 @@ const environmentSchema = z.object({
   RATE_LIMIT_REGISTRATION: z.coerce.number().int().min(0).default(120),
   RATE_LIMIT_ADMIN: z.coerce.number().int().min(0).default(600),
   RATE_LIMIT_AUTHORIZE: z.coerce.number().int().min(0).default(300),
+  UPSTREAM_PROVIDERS_FILE: optionalText,
+  PASSWORD_SIGN_IN: flag(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -114,6 +117,11 @@ export interface Config {
   serve: 'all' | 'authorization';
   /** Seconds requests in flight get to finish after SIGTERM/SIGINT before their connections are cut (SHUTDOWN_GRACE_PERIOD). */
   shutdownGracePeriod: number;
+  /**
+   * How people sign in on the login page: the password form (PASSWORD_SIGN_IN, default true) and the
+   * upstream OpenID providers of the file UPSTREAM_PROVIDERS_FILE names (src/federation, docs/federation.md).
+   */
+  signIn: { password: boolean; upstreams: UpstreamProvider[] };
   logLevel: string;
 }
 
@@ -180,6 +188,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (env.REGISTRATION_OPEN === true && env.REGISTRATION_INITIAL_ACCESS_TOKEN !== undefined) {
     throw new ConfigError('invalid configuration: REGISTRATION_OPEN=true contradicts REGISTRATION_INITIAL_ACCESS_TOKEN (registration needs the token): set one');
   }
+  const upstreams = env.UPSTREAM_PROVIDERS_FILE === undefined ? [] : readUpstreams(env.UPSTREAM_PROVIDERS_FILE, environment);
+  if (!env.PASSWORD_SIGN_IN && upstreams.length === 0) {
+    throw new ConfigError('invalid configuration: PASSWORD_SIGN_IN=false needs UPSTREAM_PROVIDERS_FILE with at least one provider (else nobody can sign in)');
+  }
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -232,6 +244,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     keys: { refreshInterval: env.KEYS_REFRESH_INTERVAL, gracePeriod: env.KEYS_GRACE_PERIOD },
     serve: env.SERVE,
     shutdownGracePeriod: env.SHUTDOWN_GRACE_PERIOD,
+    signIn: { password: env.PASSWORD_SIGN_IN, upstreams },
     logLevel: env.LOG_LEVEL,
   };
+}
+
+function readUpstreams(path: string, environment: NodeJS.ProcessEnv): UpstreamProvider[] {
+  try {
+    return loadUpstreamProviders(path, environment);
+  } catch (error) {
+    if (error instanceof UpstreamSettingsError) throw new ConfigError(`invalid configuration: ${error.message}`);
+    throw error;
+  }
 }

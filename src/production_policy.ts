@@ -38,6 +38,11 @@ export function productionProblems(config: Config): string[] {
       'SECRETS_KEY (or SECRETS_KEY_FILE) must be set in production with DATABASE_URL: the key that encrypts secrets at rest (make one with `npm run cli -- secrets new-key`)',
     );
   }
+  for (const upstream of config.signIn.upstreams) {
+    if (!isPublicHttps(upstream.issuer)) {
+      problems.push(`UPSTREAM_PROVIDERS_FILE: provider ${upstream.id} must have a public https:// issuer in production (now ${upstream.issuer})`);
+    }
+  }
   return problems;
 }
 

@@ -10,6 +10,7 @@ import type { Database } from '../db/connect.ts';
 import { describeScope } from '../provider/scopes.ts';
 import { clientIdentity, describeClient } from './client_identity.ts';
 import { consentPage, loginPage, type ScopeLine } from './views/interaction_pages.ts';
+import type { UpstreamChoice } from './views/upstream_pages.ts';
 import { noStore } from './security_headers.ts';
 import { checkPassword, signInFailure } from './sign_in.ts';
 import { type SignInLimiter, unlimitedSignIns } from '../accounts/sign_in_limiter.ts';
@@ -19,13 +20,22 @@ export interface InteractionDependencies {
   db: Database;
   /** Failed sign-in limits per account and address (429); none when absent. */
   logins?: SignInLimiter | undefined;
+  /** What the login page offers; default: the password form only. */
+  signIn?: LoginOptions | undefined;
+}
+
+export interface LoginOptions {
+  /** The email and password form (PASSWORD_SIGN_IN). */
+  password: boolean;
+  /** "Sign in with …" buttons (src/http/upstream_routes.ts). */
+  upstreams: UpstreamChoice[];
 }
 
 const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-export function interactionRoutes({ provider, db, logins = unlimitedSignIns }: InteractionDependencies): Router {
+export function interactionRoutes({ provider, db, logins = unlimitedSignIns, signIn = { password: true, upstreams: [] } }: InteractionDependencies): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
 
   async function details(ctx: Context): Promise<Details> {
@@ -51,7 +61,7 @@ export function interactionRoutes({ provider, db, logins = unlimitedSignIns }: I
     const name = await clientName(interaction.params.client_id);
     ctx.type = 'html';
     if (interaction.prompt.name === 'login') {
-      ctx.body = loginPage({ uid: interaction.uid, clientName: name });
+      ctx.body = loginPage({ uid: interaction.uid, clientName: name, upstreams: signIn.upstreams, passwordForm: signIn.password });
       return;
     }
     const accountId = interaction.session?.accountId;
@@ -76,13 +86,19 @@ export function interactionRoutes({ provider, db, logins = unlimitedSignIns }: I
       ctx.status = 303;
       return;
     }
+    if (!signIn.password) {
+      ctx.status = 403;
+      ctx.type = 'html';
+      ctx.body = loginPage({ uid: interaction.uid, clientName: await clientName(interaction.params.client_id), upstreams: signIn.upstreams, passwordForm: false, error: 'Password sign-in is turned off here.' });
+      return;
+    }
     const { email, password } = formFields(ctx, ['email', 'password']);
     const check = await checkPassword(ctx, { db, logins }, email, password);
     if (check.outcome !== 'signed-in') {
       const { status, error } = signInFailure(check);
       ctx.status = status;
       ctx.type = 'html';
-      ctx.body = loginPage({ uid: interaction.uid, clientName: await clientName(interaction.params.client_id), email, error });
+      ctx.body = loginPage({ uid: interaction.uid, clientName: await clientName(interaction.params.client_id), email, error, upstreams: signIn.upstreams });
       return;
     }
     await finish(ctx, { login: { accountId: check.account.id } }, false);

@@ -4,7 +4,7 @@ import type { Database } from '../db/connect.ts';
 
 const BATCH = 5000;
 
-export type PurgeCounts = Record<'tokens' | 'models' | 'grants' | 'tombstones' | 'rateLimits' | 'dpopProofs', number>;
+export type PurgeCounts = Record<'tokens' | 'models' | 'grants' | 'tombstones' | 'rateLimits' | 'dpopProofs' | 'upstreamSignIns', number>;
 
 const TABLES: { name: keyof PurgeCounts; table: string; key: string }[] = [
   { name: 'tokens', table: 'oidc_tokens', key: 'id_hash' },
@@ -13,11 +13,12 @@ const TABLES: { name: keyof PurgeCounts; table: string; key: string }[] = [
   { name: 'tombstones', table: 'oidc_revoked_grants', key: 'grant_id' },
   { name: 'rateLimits', table: 'rate_limits', key: 'key' },
   { name: 'dpopProofs', table: 'dpop_proofs', key: 'key' },
+  { name: 'upstreamSignIns', table: 'upstream_sign_ins', key: 'state_hash' },
 ];
 
 export async function purgeExpired(db: Database, clockTolerance: number): Promise<PurgeCounts> {
   const cutoff = new Date(Date.now() - clockTolerance * 1000);
-  const counts: PurgeCounts = { tokens: 0, models: 0, grants: 0, tombstones: 0, rateLimits: 0, dpopProofs: 0 };
+  const counts: PurgeCounts = { tokens: 0, models: 0, grants: 0, tombstones: 0, rateLimits: 0, dpopProofs: 0, upstreamSignIns: 0 };
   for (const { name, table, key } of TABLES) {
     for (;;) {
       const result = await db.raw<{ rowCount: number | null; affectedRows?: number }>(
