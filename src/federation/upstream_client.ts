@@ -60,7 +60,9 @@ function asFailure(error: unknown): UpstreamFailure {
   if (error instanceof oidc.ResponseBodyError) return new UpstreamFailure('invalid', error.error_description ?? error.error, error.error);
   if (error instanceof oidc.ClientError) {
     const unusable = error.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || error.code === 'OAUTH_RESPONSE_IS_NOT_JSON';
-    return new UpstreamFailure(unusable ? 'unreachable' : 'invalid', error.message, error.code);
+    // The cause says which check failed ("unexpected iss response parameter value"): for the log.
+    const reason = error.cause instanceof Error ? error.cause.message : error.message;
+    return new UpstreamFailure(unusable ? 'unreachable' : 'invalid', reason, error.code);
   }
   // fetch() failures (refused connection, DNS, TLS) are TypeErrors; timeouts are TimeoutError DOMExceptions.
   if (error instanceof TypeError || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))) {
