@@ -12,7 +12,7 @@ export type UpstreamAccount =
   /** The linked account is disabled by an operator. */
   | { outcome: 'disabled' }
   /** No linked account, and this upstream does not provision them. */
-  | { outcome: 'no-account' }
+  | { outcome: 'no-account'; subject: string }
   /** No linked account, and no (verified) email to make one with. */
   | { outcome: 'no-email' }
   /** No linked account, and the email belongs to another account, which an email never links to. */
@@ -31,7 +31,7 @@ async function linkedAccount(db: Database, user: UpstreamUser): Promise<Upstream
 export async function upstreamAccount(db: Database, provider: UpstreamProvider, user: UpstreamUser): Promise<UpstreamAccount> {
   const linked = await linkedAccount(db, user);
   if (linked) return linked;
-  if (!provider.autoProvision) return { outcome: 'no-account' };
+  if (!provider.autoProvision) return { outcome: 'no-account', subject: user.subject };
   if (!user.email || (provider.requireVerifiedEmail && !user.emailVerified)) return { outcome: 'no-email' };
   const email = user.email;
   const created = await db

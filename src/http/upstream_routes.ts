@@ -170,7 +170,7 @@ function refusalPage(client: UpstreamClient, refusal: Exclude<UpstreamAccount, {
       return {
         title: 'No account',
         message: `There is no account here for your ${name} identity.`,
-        hint: 'Ask the operator of this service to create one for you, or choose another way to sign in.',
+        hint: `Ask the operator of this service to create one for you (tell them: ${name} identity ${refusal.subject}), or choose another way to sign in.`,
         retryUid,
       };
     case 'no-email':

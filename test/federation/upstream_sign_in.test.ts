@@ -2,9 +2,6 @@
 // test starts: the MCP SDK client connects through an upstream sign-in, calls a tool and is
 // disconnected; accounts are linked by the upstream's iss + sub only; every refusal and every bad
 // upstream answer ends on a readable page from which the sign-in can be tried again.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import { findAccountById } from '../../src/accounts/account_store.ts';
 import { createPasswordlessAccount } from '../../src/accounts/account_store.ts';
@@ -15,6 +12,7 @@ import { authorizeUrl, CookieJar, registerClient, type RegisteredClient } from '
 import { createTestAccount } from '../support/server.ts';
 import { linkIdentity } from '../../src/storage/upstream_identity_store.ts';
 import { browse, interactionUidOf, type Visit } from './browser.ts';
+import { writeProvidersFile } from './providers_file.ts';
 import { downIssuer, listenUpstream, type TestUpstream } from './upstream_provider.ts';
 
 function structured(result: unknown): Record<string, any> {
@@ -40,19 +38,17 @@ for (const kind of availableKinds()) {
 
     before(async () => {
       [provisioning, closed, another] = await Promise.all([listenUpstream('alpha'), listenUpstream('beta'), listenUpstream('gamma')]);
-      const directory = mkdtempSync(join(tmpdir(), 'portcullis-upstreams-'));
-      writeFileSync(join(directory, 'gamma.secret'), `${another.clientSecret}\n`);
-      const file = join(directory, 'upstreams.json');
-      writeFileSync(
-        file,
-        JSON.stringify({
+      const downAt = await downIssuer();
+      const file = writeProvidersFile(
+        (pathOf) => ({
           providers: [
             { id: 'alpha', displayName: 'Alpha ID', issuer: provisioning.issuer, clientId: provisioning.clientId, clientSecret: { env: 'ALPHA_SECRET' }, autoProvision: true },
             { id: 'beta', displayName: 'Beta ID', issuer: closed.issuer, clientId: closed.clientId, clientSecret: closed.clientSecret, tokenEndpointAuthMethod: 'client_secret_post' },
-            { id: 'gamma', displayName: 'Gamma ID', issuer: another.issuer, clientId: another.clientId, clientSecret: { file: join(directory, 'gamma.secret') }, autoProvision: true },
-            { id: 'down', displayName: 'Down ID', issuer: await downIssuer(), clientId: 'nobody', clientSecret: 'nothing', autoProvision: true },
+            { id: 'gamma', displayName: 'Gamma ID', issuer: another.issuer, clientId: another.clientId, clientSecret: { file: pathOf('gamma.secret') }, autoProvision: true },
+            { id: 'down', displayName: 'Down ID', issuer: downAt, clientId: 'nobody', clientSecret: 'nothing', autoProvision: true },
           ],
         }),
+        { 'gamma.secret': `${another.clientSecret}\n` },
       );
       stack = await startMcpTestStack({ kind, env: { UPSTREAM_PROVIDERS_FILE: file, ALPHA_SECRET: provisioning.clientSecret } });
       await Promise.all(
