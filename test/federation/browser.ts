@@ -20,16 +20,22 @@ export interface BrowseOptions {
   route?: (url: URL) => URL | Promise<URL>;
   /** Press the upstream button at most this many times (a retry presses it again). */
   presses?: number;
+  /** Fills a password form (the upstream's own login page, when it is a Portcullis). */
+  credentials?: { email: string; password: string };
 }
 
 export async function browse(start: URL, options: BrowseOptions): Promise<Visit> {
-  const jar = options.jar ?? new CookieJar();
+  // One jar per host and port, as a browser keeps cookies of different sites (two Portcullis
+  // instances use the same cookie names); `jar` is the starting server's.
+  const jars = new Map([[start.host, options.jar ?? new CookieJar()]]);
+  const jarFor = (url: URL) => jars.get(url.host) ?? jars.set(url.host, new CookieJar()).get(url.host)!;
   const redirectUri = options.redirectUri ?? REDIRECT_URI;
   let presses = options.presses ?? 1;
   let url = start;
   let request: RequestInit = { method: 'GET' };
   for (let hop = 0; hop < 30; hop += 1) {
     url = options.route ? await options.route(url) : url;
+    const jar = jarFor(url);
     const response = await fetch(url, { ...request, redirect: 'manual', headers: { ...(request.headers as Record<string, string>), cookie: jar.header() } });
     jar.store(response);
     const location = response.headers.get('location');
@@ -45,11 +51,13 @@ export async function browse(start: URL, options: BrowseOptions): Promise<Visit>
     const actions = [...html.matchAll(/<form[^>]*action="([^"]+)"/g)].map((match) => match[1]!);
     const press = actions.find((action) => action.endsWith(`/upstream/${options.upstream}`));
     const allow = actions.find((action) => action.endsWith('/confirm'));
-    const action = response.status === 200 ? (press && presses > 0 ? press : allow) : undefined;
+    const login = options.credentials && !press ? actions.find((action) => action.endsWith('/login')) : undefined;
+    const action = response.status === 200 ? (press && presses > 0 ? press : (allow ?? login)) : undefined;
     if (!action) return { status: response.status, url, html };
     if (action === press) presses -= 1;
     url = new URL(action, url);
-    request = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' };
+    const fields = action === login ? options.credentials! : {};
+    request = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() };
   }
   throw new Error('too many redirects');
 }

@@ -92,12 +92,17 @@ export async function listenUpstream(name: string): Promise<TestUpstream> {
   return upstream;
 }
 
-/** An issuer nothing answers at (a port that was free a moment ago): an upstream that is down. */
-export async function downIssuer(): Promise<string> {
+/** A port that was free a moment ago. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   await new Promise((done) => server.close(done));
-  return `http://127.0.0.1:${port}`;
+  return port;
+}
+
+/** An issuer nothing answers at: an upstream that is down. */
+export async function downIssuer(): Promise<string> {
+  return `http://127.0.0.1:${await freePort()}`;
 }
