@@ -132,7 +132,7 @@ export function upstreamRoutes({ provider, db, upstreams, logger }: UpstreamRout
     if (!interaction) throw new errors.SessionNotFound('interaction session not found');
     // What provider.interactionResult does, by uid: the interaction cookie is scoped to /interaction/<uid>.
     interaction.result = { login: { accountId: account.account.id } };
-    await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+    await interaction.save(Math.max(1, interaction.exp - Math.floor(Date.now() / 1000)));
     ctx.status = 303;
     ctx.redirect(interaction.returnTo);
   });
