@@ -72,7 +72,7 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
     logger,
     trustProxy: config.trustProxy,
     rateLimits: config.rateLimits,
-    signIn: { password: config.signIn.password, upstreams: config.signIn.upstreams },
+    signIn: { password: config.signIn.password, upstreams: config.signIn.upstreams.map(({ id, displayName }) => ({ id, displayName })) },
     routers: [
       upstreamRoutes({ provider, db, upstreams, logger }),
       adminRoutes({ db, revocation, verifier, resource: admin }),
