@@ -8,7 +8,8 @@ import type { Knex } from 'knex';
 // - upstream_identities links an account to an upstream identity by the upstream's `iss` and `sub`,
 //   the only pair an OpenID provider promises is stable and unique (never by email);
 // - upstream_sign_ins holds each sign-in in flight, bound to its interaction: the PKCE verifier and
-//   nonce under the hash of its `state`, and the hash of a value the starting browser holds in a cookie.
+//   nonce under the hash of its `state`, and the hash of a value the starting browser holds in a cookie
+//   (interaction_uid null: a sign-in on the /account page).
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('accounts', (table) => {
     table.text('password_hash').nullable().alter();
@@ -25,7 +26,7 @@ export async function up(knex: Knex): Promise<void> {
   });
   await knex.schema.createTable('upstream_sign_ins', (table) => {
     table.text('state_hash').primary();
-    table.text('interaction_uid').notNullable();
+    table.text('interaction_uid');
     table.text('upstream_id').notNullable();
     table.text('binding_hash').notNullable();
     table.text('code_verifier').notNullable();

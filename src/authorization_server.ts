@@ -20,6 +20,7 @@ import { refuseDisabledClients } from './provider/disabled_clients.ts';
 import { operatorTokenVerifier } from './tokens/operator_token_verifier.ts';
 import { grantUseRecorder } from './tokens/grant_use.ts';
 import { accountRoutes } from './http/account_routes.ts';
+import { accountPages } from './http/account_steps.ts';
 import { acceptHashedClientSecrets, clientSecretCodec } from './secrets/client_secrets.ts';
 import type { Keyring } from './secrets/keyring.ts';
 import { loadKeyring } from './secrets/keyring_source.ts';
@@ -66,17 +67,27 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
   const admin = adminResource(config.issuer);
   const verifier = operatorTokenVerifier({ provider, resource: admin, isOperator: (id) => isOperatorClient(db, id) });
   const upstreams = config.signIn.upstreams.map((upstream) => upstreamClient(upstream, config.issuer));
+  const upstreamChoices = config.signIn.upstreams.map(({ id, displayName }) => ({ id, displayName }));
+  const account = {
+    provider,
+    db,
+    revocation,
+    issuer: config.issuer,
+    sessionTtl: config.ttl.session,
+    logins: signInLimiter(db, config.rateLimits),
+    upstreams: upstreamChoices,
+  };
   const app = createHttpApp({
     provider,
     db,
     logger,
     trustProxy: config.trustProxy,
     rateLimits: config.rateLimits,
-    signIn: { password: config.signIn.password, upstreams: config.signIn.upstreams.map(({ id, displayName }) => ({ id, displayName })) },
+    signIn: { password: config.signIn.password, upstreams: upstreamChoices },
     routers: [
-      upstreamRoutes({ provider, db, upstreams, logger }),
+      upstreamRoutes({ provider, db, upstreams, logger, account: accountPages(account) }),
       adminRoutes({ db, revocation, verifier, resource: admin }),
-      accountRoutes({ provider, db, revocation, issuer: config.issuer, sessionTtl: config.ttl.session, logins: signInLimiter(db, config.rateLimits) }),
+      accountRoutes(account),
     ],
   });
   return { provider, app, revocation, adapterFor, keyring };

@@ -20,6 +20,7 @@ import { type AccountPages, accountPages, noCaching, render, signedIn } from './
 import { connectedApps } from './connected_apps.ts';
 import { csrfToken } from './csrf.ts';
 import { accountPage, accountSignInPage } from './views/account_pages.ts';
+import type { UpstreamChoice } from './views/upstream_pages.ts';
 
 export interface AccountRouteDependencies {
   provider: Provider;
@@ -32,6 +33,8 @@ export interface AccountRouteDependencies {
   /** Failed sign-in limits per account and address, shared with the login form (429), here for the
    *  sign-in and the current password of a password change; none when absent. */
   logins?: SignInLimiter | undefined;
+  /** "Sign in with …" buttons on the sign-in form (src/http/upstream_routes.ts serves them). */
+  upstreams?: UpstreamChoice[] | undefined;
 }
 
 export function accountRoutes({ logins = unlimitedSignIns, ...dependencies }: AccountRouteDependencies): Router {
@@ -55,7 +58,7 @@ export function accountRoutes({ logins = unlimitedSignIns, ...dependencies }: Ac
 function homeHandler(pages: AccountPages) {
   return async function home(ctx: Context): Promise<void> {
     const user = await signedIn(pages, ctx);
-    if (!user) return render(ctx, accountSignInPage({ csrf: csrfToken(ctx) }));
+    if (!user) return render(ctx, accountSignInPage({ csrf: csrfToken(ctx), upstreams: pages.upstreams }));
     render(ctx, accountPage({ email: user.account.email, apps: await connectedApps(pages, user.account.id), csrf: csrfToken(ctx) }));
   };
 }

@@ -14,7 +14,7 @@ export type RateLimits = RateLimitSettings;
 type Bucket = 'token' | 'revoke' | 'registration' | 'admin' | 'authorize';
 
 /** src/http/upstream_routes.ts */
-const UPSTREAM_START = /^\/interaction\/[^/]+\/upstream\/[^/]+$/;
+const UPSTREAM_START = /^\/(?:interaction\/[^/]+|account)\/upstream\/[^/]+$/;
 const UPSTREAM_CALLBACK = /^\/upstream\/[^/]+\/callback$/;
 
 function bucketOf(ctx: Context): Bucket | undefined {

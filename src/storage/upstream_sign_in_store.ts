@@ -4,7 +4,8 @@ import type { Database } from '../db/connect.ts';
 import { hashTokenValue } from './token_hash.ts';
 
 export interface PendingSignIn {
-  interactionUid: string;
+  /** The interaction whose login step this is; undefined: a sign-in on the /account page. */
+  interactionUid: string | undefined;
   upstreamId: string;
   /** SHA-256 of the value the starting browser holds in a cookie. */
   bindingHash: string;
@@ -16,7 +17,7 @@ export interface PendingSignIn {
 
 interface Row {
   state_hash: string;
-  interaction_uid: string;
+  interaction_uid: string | null;
   upstream_id: string;
   binding_hash: string;
   code_verifier: string;
@@ -27,7 +28,7 @@ interface Row {
 export async function savePendingSignIn(db: Database, state: string, pending: PendingSignIn): Promise<void> {
   await db<Row>('upstream_sign_ins').insert({
     state_hash: hashTokenValue(state),
-    interaction_uid: pending.interactionUid,
+    interaction_uid: pending.interactionUid ?? null,
     upstream_id: pending.upstreamId,
     binding_hash: pending.bindingHash,
     code_verifier: pending.codeVerifier,
@@ -44,7 +45,7 @@ export async function consumePendingSignIn(db: Database, state: string): Promise
     .returning('*')) as Row[];
   if (!row || new Date(row.expires_at).getTime() <= Date.now()) return undefined;
   return {
-    interactionUid: row.interaction_uid,
+    interactionUid: row.interaction_uid ?? undefined,
     upstreamId: row.upstream_id,
     bindingHash: row.binding_hash,
     codeVerifier: row.code_verifier,

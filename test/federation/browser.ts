@@ -15,6 +15,8 @@ export interface BrowseOptions {
   /** Which upstream button to press on the login page. */
   upstream: string;
   jar?: CookieJar;
+  /** Whose cookies `jar` holds (host:port); default: the start URL's. */
+  jarHost?: string;
   redirectUri?: string;
   /** Changes a URL before it is visited (an attacker's or a broken upstream's answer); may be async. */
   route?: (url: URL) => URL | Promise<URL>;
@@ -26,8 +28,8 @@ export interface BrowseOptions {
 
 export async function browse(start: URL, options: BrowseOptions): Promise<Visit> {
   // One jar per host and port, as a browser keeps cookies of different sites (two Portcullis
-  // instances use the same cookie names); `jar` is the starting server's.
-  const jars = new Map([[start.host, options.jar ?? new CookieJar()]]);
+  // instances use the same cookie names).
+  const jars = new Map([[options.jarHost ?? start.host, options.jar ?? new CookieJar()]]);
   const jarFor = (url: URL) => jars.get(url.host) ?? jars.set(url.host, new CookieJar()).get(url.host)!;
   const redirectUri = options.redirectUri ?? REDIRECT_URI;
   let presses = options.presses ?? 1;

@@ -234,6 +234,51 @@ for (const kind of availableKinds()) {
       expect(visit.html).to.match(/Back to sign-in/);
     });
 
+    /** Presses "Sign in with <upstream>" on the /account sign-in page and follows through. */
+    async function accountSignIn(upstream: string, jar: CookieJar): Promise<Visit> {
+      const home = await fetch(`${stack.baseUrl}/account`, { headers: { cookie: jar.header() } });
+      jar.store(home);
+      const html = await home.text();
+      expect(html).to.include(`action="/account/upstream/${upstream}"`);
+      const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+      const started = await fetch(`${stack.baseUrl}/account/upstream/${upstream}`, {
+        method: 'POST',
+        headers: { cookie: jar.header(), origin: stack.baseUrl, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf }).toString(),
+        redirect: 'manual',
+      });
+      jar.store(started);
+      expect(started.status).to.equal(303);
+      return browse(new URL(started.headers.get('location')!), { upstream: 'none', jar, jarHost: new URL(stack.baseUrl).host });
+    }
+
+    it('on /account: "Sign in with …" starts a session there, showing the connected apps', async () => {
+      provisioning.next = { sub: 'alice', email: 'alice@example.test', email_verified: true };
+      const jar = new CookieJar();
+      const visit = await accountSignIn('alpha', jar);
+      expect(visit.status, visit.html.slice(0, 300)).to.equal(200);
+      expect(visit.url.pathname).to.equal('/account');
+      expect(visit.html).to.include('alice@example.test').and.include('/account/sign-out');
+    });
+
+    it('on /account: a refusal is a readable page leading back to /account', async () => {
+      closed.next = { sub: 'frank', email: 'frank@example.test', email_verified: true };
+      const visit = await accountSignIn('beta', new CookieJar());
+      expectReadablePage(visit, 403, /There is no account here for your Beta ID identity/);
+      expect(visit.html).to.include('href="/account">Back to sign-in');
+    });
+
+    it('on /account: the start needs the form\'s CSRF token', async () => {
+      const forged = await fetch(`${stack.baseUrl}/account/upstream/alpha`, {
+        method: 'POST',
+        headers: { origin: stack.baseUrl, 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+        redirect: 'manual',
+      });
+      expect(forged.status).to.equal(403);
+      expect(forged.headers.get('location')).to.equal(null);
+    });
+
     it('the callback route has one spelling (canonical path gate), and unknown upstreams are 404', async () => {
       for (const path of ['/Upstream/alpha/callback', '/upstream/alpha/callback/', '/upstream/ALPHA/callback', '/upstream//callback']) {
         expect((await fetch(`${stack.baseUrl}${path}?state=x`)).status, path).to.equal(404);

@@ -21,7 +21,7 @@ export function loginPage({ uid, clientName, email, error, upstreams = [], passw
     body: html`<h1>Sign in</h1>
 <p><strong>${clientName}</strong> wants to access your account.</p>
 ${error ? html`<p class="error" role="alert" id="login-error">${error}</p>` : ''}
-${upstreams.length > 0 ? upstreamButtons(uid, upstreams) : ''}
+${upstreams.length > 0 ? upstreamButtons(`/interaction/${uid}/upstream`, upstreams) : ''}
 ${passwordForm ? passwordSignIn({ uid, email, error, withUpstreams: upstreams.length > 0 }) : ''}
 <form method="post" action="/interaction/${uid}/abort">
 <button type="submit" class="secondary">Cancel</button>

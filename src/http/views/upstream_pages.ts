@@ -7,11 +7,11 @@ export interface UpstreamChoice {
   displayName: string;
 }
 
-/** One button per upstream provider; each starts that provider's sign-in for this interaction. */
-export function upstreamButtons(uid: string, upstreams: UpstreamChoice[]): Html {
+/** One button per upstream provider, each posting to `<base>/<id>` (with `hidden` fields: a CSRF token). */
+export function upstreamButtons(base: string, upstreams: UpstreamChoice[], hidden: Html | '' = ''): Html {
   return html`<div class="upstreams">
 ${upstreams.map(
-  (upstream) => html`<form method="post" action="/interaction/${uid}/upstream/${upstream.id}">
+  (upstream) => html`<form method="post" action="${base}/${upstream.id}">${hidden}
 <button type="submit" class="secondary">Sign in with ${upstream.displayName}</button>
 </form>`,
 )}
@@ -23,17 +23,17 @@ export interface UpstreamProblemInput {
   message: string;
   /** What the person can do about it. */
   hint: string;
-  /** The interaction to go back to, when it is known: the sign-in can be tried again. */
-  retryUid?: string | undefined;
+  /** Where the sign-in can be tried again (the interaction's login page, or /account), when known. */
+  retry?: string | undefined;
 }
 
 /** A sign-in that did not finish: what happened in plain words, and the way back to the sign-in page. */
-export function upstreamProblemPage({ title, message, hint, retryUid }: UpstreamProblemInput): string {
+export function upstreamProblemPage({ title, message, hint, retry }: UpstreamProblemInput): string {
   return page({
     title,
     body: html`<h1>${title}</h1>
 <p class="error" role="alert">${message}</p>
 <p class="hint">${hint}</p>
-${retryUid ? html`<p><a class="button" href="/interaction/${retryUid}">Back to sign-in</a></p>` : ''}`,
+${retry ? html`<p><a class="button" href="${retry}">Back to sign-in</a></p>` : ''}`,
   });
 }
