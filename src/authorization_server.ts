@@ -15,6 +15,7 @@ import { operatorTokenVerifier } from './tokens/operator_token_verifier.ts';
 import { grantUseRecorder } from './tokens/grant_use.ts';
 import { accountRoutes } from './http/account_routes.ts';
 import { providerPages } from './http/provider_pages.ts';
+import { accountPages } from './http/account_steps.ts';
 import { signInLimiter } from './accounts/sign_in_limiter.ts';
 import { mailLimiter } from './accounts/mail_limiter.ts';
 import { createSelfService } from './accounts/self_service.ts';
@@ -23,6 +24,8 @@ import { openResourceRegistry, type ResourceRegistry } from './resources/resourc
 import { ensureDefaultResource } from './resources/default_resource.ts';
 import { resourceOperations } from './admin/resource_operations.ts';
 import { installRegisteredScopes } from './provider/registered_scopes.ts';
+import { upstreamClient } from './federation/upstream_client.ts';
+import { upstreamRoutes } from './http/upstream_routes.ts';
 
 export interface AuthorizationServer extends BuiltProvider {
   app: Koa;
@@ -57,6 +60,18 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
     issuer: config.issuer,
     logger,
   });
+  const upstreams = config.signIn.upstreams.map((upstream) => upstreamClient(upstream, config.issuer));
+  const upstreamChoices = config.signIn.upstreams.map(({ id, displayName }) => ({ id, displayName }));
+  const account = {
+    provider,
+    db,
+    revocation,
+    issuer: config.issuer,
+    sessionTtl: config.ttl.session,
+    logins: signInLimiter(db, config.rateLimits),
+    selfService,
+    upstreams: upstreamChoices,
+  };
   const app = createHttpApp({
     provider,
     db,
@@ -65,7 +80,9 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
     rateLimits: config.rateLimits,
     brand: config.brand,
     selfService,
+    signIn: { password: config.signIn.password, upstreams: upstreamChoices },
     routers: [
+      upstreamRoutes({ provider, db, upstreams, logger, account: accountPages(account) }),
       adminRoutes({
         db,
         revocation,
@@ -74,15 +91,7 @@ export async function createAuthorizationServer(config: Config, db: Database, lo
         issuer: config.issuer,
         resources: resourceOperations({ db, revocation, clients: adapterFor('Client'), onChange: () => resources.refresh() }),
       }),
-      accountRoutes({
-        provider,
-        db,
-        revocation,
-        issuer: config.issuer,
-        sessionTtl: config.ttl.session,
-        logins: signInLimiter(db, config.rateLimits),
-        selfService,
-      }),
+      accountRoutes(account),
     ],
   });
   return { ...built, app, revocation, resources };

@@ -2,6 +2,7 @@
 // The README's configuration table mirrors this file.
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { loadUpstreamProviders, type UpstreamProvider, UpstreamSettingsError } from './upstream_settings.ts';
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const optionalText = z
@@ -117,6 +118,8 @@ const environmentSchema = z.object({
   BRAND_LOGO_URL: httpsUrl,
   BRAND_PRIMARY_COLOR: hexColor,
   BRAND_SUPPORT_URL: supportUrl,
+  UPSTREAM_PROVIDERS_FILE: optionalText,
+  PASSWORD_SIGN_IN: flag(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -173,6 +176,11 @@ export interface Config {
   mail: MailSettings;
   /** What every page and mail calls this server (BRAND_*): default "Portcullis". */
   brand: BrandSettings;
+  /**
+   * How people sign in on the login page: the password form (PASSWORD_SIGN_IN, default true) and the
+   * upstream OpenID providers of the file UPSTREAM_PROVIDERS_FILE names (src/federation, docs/federation.md).
+   */
+  signIn: { password: boolean; upstreams: UpstreamProvider[] };
   logLevel: string;
 }
 
@@ -266,6 +274,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     throw new ConfigError('invalid configuration: REGISTRATION_OPEN=true contradicts REGISTRATION_INITIAL_ACCESS_TOKEN (registration needs the token): set one');
   }
   const brand = env.BRAND_NAME ?? 'Portcullis';
+  const upstreams = env.UPSTREAM_PROVIDERS_FILE === undefined ? [] : readUpstreams(env.UPSTREAM_PROVIDERS_FILE, environment);
+  if (!env.PASSWORD_SIGN_IN && upstreams.length === 0) {
+    throw new ConfigError('invalid configuration: PASSWORD_SIGN_IN=false needs UPSTREAM_PROVIDERS_FILE with at least one provider (else nobody can sign in)');
+  }
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -324,6 +336,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     selfService: { signup: env.SIGNUP, passwordReset: env.PASSWORD_RESET ?? env.SMTP_URL !== undefined },
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? { name: brand, address: `no-reply@${new URL(issuer).hostname}` } },
     brand: { name: brand, logoUrl: env.BRAND_LOGO_URL, primaryColor: env.BRAND_PRIMARY_COLOR, supportUrl: env.BRAND_SUPPORT_URL },
+    signIn: { password: env.PASSWORD_SIGN_IN, upstreams },
     logLevel: env.LOG_LEVEL,
   };
+}
+
+function readUpstreams(path: string, environment: NodeJS.ProcessEnv): UpstreamProvider[] {
+  try {
+    return loadUpstreamProviders(path, environment);
+  } catch (error) {
+    if (error instanceof UpstreamSettingsError) throw new ConfigError(`invalid configuration: ${error.message}`);
+    throw error;
+  }
 }

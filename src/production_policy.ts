@@ -43,6 +43,11 @@ export function productionProblems(config: Config): string[] {
     // Outside production the links are logged instead; in production they must reach the inbox only.
     problems.push(`SMTP_URL must be set in production with ${mailing.join(' and ')}: verification and reset links go out by mail`);
   }
+  for (const upstream of config.signIn.upstreams) {
+    if (!isPublicHttps(upstream.issuer)) {
+      problems.push(`UPSTREAM_PROVIDERS_FILE: provider ${upstream.id} must have a public https:// issuer in production (now ${upstream.issuer})`);
+    }
+  }
   return problems;
 }
 

@@ -34,6 +34,7 @@ import { connectedApps } from './connected_apps.ts';
 import { csrfToken } from './csrf.ts';
 import { accountPage, accountSignInPage } from './views/account_pages.ts';
 import { accountLinks, deleteAccountLink } from './views/self_service_pages.ts';
+import type { UpstreamChoice } from './views/upstream_pages.ts';
 
 export interface AccountRouteDependencies {
   provider: Provider;
@@ -48,6 +49,8 @@ export interface AccountRouteDependencies {
   logins?: SignInLimiter | undefined;
   /** Sign-up, verification, password reset (each as its setting says); none: those pages answer 404. */
   selfService?: SelfService | undefined;
+  /** "Sign in with …" buttons on the sign-in form (src/http/upstream_routes.ts serves them). */
+  upstreams?: UpstreamChoice[] | undefined;
 }
 
 export function accountRoutes({ logins = unlimitedSignIns, ...dependencies }: AccountRouteDependencies): Router {
@@ -87,7 +90,7 @@ function selfServiceRoutes(router: Router, pages: AccountPages): void {
 function homeHandler(pages: AccountPages) {
   return async function home(ctx: Context): Promise<void> {
     const user = await signedIn(pages, ctx);
-    if (!user) return render(ctx, accountSignInPage({ csrf: csrfToken(ctx), links: accountLinks(selfServiceLinks(pages.selfService)) }));
+    if (!user) return render(ctx, accountSignInPage({ csrf: csrfToken(ctx), links: accountLinks(selfServiceLinks(pages.selfService)), upstreams: pages.upstreams }));
     render(
       ctx,
       accountPage({ email: user.account.email, apps: await connectedApps(pages, user.account.id), csrf: csrfToken(ctx), deleteLink: deleteAccountLink() }),

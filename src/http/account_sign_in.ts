@@ -14,7 +14,7 @@ export function signInHandler(pages: AccountPages) {
     const check = await checkPassword(ctx, pages, email, field(ctx, 'password'));
     if (check.outcome !== 'signed-in') {
       const { status, error } = signInFailure(check);
-      return render(ctx, accountSignInPage({ csrf: csrfToken(ctx), email, error, links: accountLinks(selfServiceLinks(pages.selfService)) }), status);
+      return render(ctx, accountSignInPage({ csrf: csrfToken(ctx), email, error, links: accountLinks(selfServiceLinks(pages.selfService)), upstreams: pages.upstreams }), status);
     }
     await startSession(pages, ctx, check.account.id);
     ctx.status = 303;

@@ -10,6 +10,7 @@ import type { Database } from '../db/connect.ts';
 import type { RevocationService } from '../revocation/revocation_service.ts';
 import { verifyCsrf } from './csrf.ts';
 import { noStore } from './security_headers.ts';
+import type { UpstreamChoice } from './views/upstream_pages.ts';
 
 type Session = Awaited<ReturnType<Provider['Session']['get']>>;
 
@@ -32,6 +33,8 @@ export interface AccountPages {
   sessionCookie: string;
   /** Parses a form body and refuses it without this browser's CSRF token or from another origin. */
   form: Middleware[];
+  /** Upstream providers the sign-in form offers (src/http/upstream_routes.ts); none when absent. */
+  upstreams?: UpstreamChoice[] | undefined;
   /** Loads the signed-in user into ctx.state.user, or sends the browser to the sign-in form. */
   requireUser: Middleware;
 }

@@ -13,7 +13,7 @@ import { trustProxyHops } from './client_address.ts';
 import { discoveryPaths } from './discovery_paths.ts';
 import { errorBoundary, rememberServerError } from './error_boundary.ts';
 import { healthRoutes } from './health_routes.ts';
-import { interactionRoutes } from './interaction_routes.ts';
+import { interactionRoutes, type LoginOptions } from './interaction_routes.ts';
 import { mcpClientSupport } from './mcp_client_support.ts';
 import { type RateLimits, requestRateLimits } from './rate_limit.ts';
 import { signInLimiter } from '../accounts/sign_in_limiter.ts';
@@ -37,9 +37,11 @@ export interface HttpAppDependencies {
   brand?: Brand;
   /** Sign-up and password reset links on the login page; none when absent. */
   selfService?: SelfService | undefined;
+  /** What the login page offers; default: the password form only. */
+  signIn?: LoginOptions;
 }
 
-export function createHttpApp({ provider, db, logger, trustProxy, routers = [], rateLimits, brand = DEFAULT_BRAND, selfService }: HttpAppDependencies): Koa {
+export function createHttpApp({ provider, db, logger, trustProxy, routers = [], rateLimits, brand = DEFAULT_BRAND, selfService, signIn }: HttpAppDependencies): Koa {
   const app = new Koa();
   trustProxyHops(app, trustProxy);
   // Mounted, the provider reads cookies through this app's context: it must sign with the same keys.
@@ -57,7 +59,7 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [], 
   // The provider renders its own errors; the boundary needs to see why (database down: 503).
   provider.on('server_error', rememberServerError);
   const logins = rateLimits && signInLimiter(db, rateLimits);
-  const ourRouters = [healthRoutes(db), assetRoutes(brand), interactionRoutes({ provider, db, logins, selfService }), ...routers];
+  const ourRouters = [healthRoutes(db), assetRoutes(brand), interactionRoutes({ provider, db, logins, selfService, signIn }), ...routers];
   // Before every guard that reads the path: each route is reachable under one spelling only.
   app.use(canonicalPaths([...ourRouters.map(routerTable), providerTable(provider)]));
   if (rateLimits) app.use(requestRateLimits(db, rateLimits));

@@ -11,6 +11,7 @@ import { describeScope } from '../scopes.ts';
 import { findRegisteredResource } from '../resources/resource_registry.ts';
 import { clientIdentity, describeClient } from './client_identity.ts';
 import { consentPage, loginPage } from './views/interaction_pages.ts';
+import type { UpstreamChoice } from './views/upstream_pages.ts';
 import { noStore } from './security_headers.ts';
 import { checkPassword, signInFailure } from './sign_in.ts';
 import { type SignInLimiter, unlimitedSignIns } from '../accounts/sign_in_limiter.ts';
@@ -25,13 +26,22 @@ export interface InteractionDependencies {
   logins?: SignInLimiter | undefined;
   /** Sign-up and password reset, linked from the login page; unverified accounts are mailed their link again. */
   selfService?: SelfService | undefined;
+  /** What the login page offers; default: the password form only. */
+  signIn?: LoginOptions | undefined;
+}
+
+export interface LoginOptions {
+  /** The email and password form (PASSWORD_SIGN_IN). */
+  password: boolean;
+  /** "Sign in with …" buttons (src/http/upstream_routes.ts). */
+  upstreams: UpstreamChoice[];
 }
 
 const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-export function interactionRoutes({ provider, db, logins = unlimitedSignIns, selfService }: InteractionDependencies): Router {
+export function interactionRoutes({ provider, db, logins = unlimitedSignIns, selfService, signIn = { password: true, upstreams: [] } }: InteractionDependencies): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
 
   async function details(ctx: Context): Promise<Details> {
@@ -62,7 +72,7 @@ export function interactionRoutes({ provider, db, logins = unlimitedSignIns, sel
     const name = await clientName(interaction.params.client_id);
     ctx.type = 'html';
     if (interaction.prompt.name === 'login') {
-      ctx.body = loginPage({ uid: interaction.uid, clientName: name, links: loginLinks(interaction.uid) });
+      ctx.body = loginPage({ uid: interaction.uid, clientName: name, links: loginLinks(interaction.uid), upstreams: signIn.upstreams, passwordForm: signIn.password });
       return;
     }
     const accountId = interaction.session?.accountId;
@@ -95,13 +105,27 @@ export function interactionRoutes({ provider, db, logins = unlimitedSignIns, sel
       ctx.status = 303;
       return;
     }
+    if (!signIn.password) {
+      ctx.status = 403;
+      ctx.type = 'html';
+      ctx.body = loginPage({ uid: interaction.uid, clientName: await clientName(interaction.params.client_id), upstreams: signIn.upstreams, passwordForm: false, error: 'Password sign-in is turned off here.' });
+      return;
+    }
     const { email, password } = formFields(ctx, ['email', 'password']);
     const check = await checkPassword(ctx, { db, logins, selfService }, email, password);
     if (check.outcome !== 'signed-in') {
       const { status, error } = signInFailure(check);
       ctx.status = status;
       ctx.type = 'html';
-      ctx.body = loginPage({ uid: interaction.uid, clientName: await clientName(interaction.params.client_id), email, error, links: loginLinks(interaction.uid) });
+      ctx.body = loginPage({
+        uid: interaction.uid,
+        clientName: await clientName(interaction.params.client_id),
+        email,
+        error,
+        links: loginLinks(interaction.uid),
+        upstreams: signIn.upstreams,
+        passwordForm: signIn.password,
+      });
       return;
     }
     await finish(ctx, { login: { accountId: check.account.id } }, false);

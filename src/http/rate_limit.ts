@@ -1,6 +1,7 @@
 // Requests per client address, counted in the database so the limits hold across every process
 // (src/storage/rate_limit_store.ts): /token, /revoke, /reg (dynamic registration spam), the admin API,
-// and /authorize with PAR's /request (unauthenticated, and each can store a row). Failed sign-ins per
+// and /authorize with PAR's /request and the upstream sign-in routes (unauthenticated, and each can
+// store a row; an upstream callback also makes requests to the upstream). Failed sign-ins per
 // account and per address are src/accounts/sign_in_limiter.ts.
 // Over a limit: 429 with Retry-After (seconds until the window ends). A limit of 0 is off.
 import type { Context, Next } from 'koa';
@@ -14,11 +15,16 @@ export type RateLimits = RateLimitSettings;
 
 type Bucket = 'token' | 'revoke' | 'registration' | 'admin' | 'authorize';
 
+/** src/http/upstream_routes.ts */
+const UPSTREAM_START = /^\/(?:interaction\/[^/]+|account)\/upstream\/[^/]+$/;
+const UPSTREAM_CALLBACK = /^\/upstream\/[^/]+\/callback$/;
+
 function bucketOf(ctx: Context): Bucket | undefined {
   const { method, path } = ctx;
   if (method === 'POST' && path === '/token') return 'token';
   if (method === 'POST' && path === '/revoke') return 'revoke';
   if (((method === 'GET' || method === 'POST') && path === '/authorize') || (method === 'POST' && path === '/request')) return 'authorize';
+  if ((method === 'POST' && UPSTREAM_START.test(path)) || (method === 'GET' && UPSTREAM_CALLBACK.test(path))) return 'authorize';
   if (path === '/reg' || path.startsWith('/reg/')) return method === 'OPTIONS' ? undefined : 'registration';
   if ((path === '/admin' || path.startsWith('/admin/')) && path !== '/admin/openapi.json') return 'admin';
   return undefined;

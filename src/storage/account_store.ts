@@ -1,5 +1,6 @@
 // Accounts: the people who sign in. All account SQL lives here.
 import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Database } from '../db/connect.ts';
 import {
@@ -38,7 +39,8 @@ export function normalizeEmail(email: string): string {
 interface AccountRow {
   id: string;
   email: string;
-  password_hash: string;
+  /** Null: no password (an account made by an upstream sign-in); password sign-in never matches it. */
+  password_hash: string | null;
   created_at: Date | string;
   disabled_at?: Date | string | null;
   email_verified_at?: Date | string | null;
@@ -92,6 +94,20 @@ export async function createAccount(db: Database, email: string, password: strin
   return toAccount(created);
 }
 
+/**
+ * An account without a password, for a person who signs in with an upstream provider; undefined when
+ * the email belongs to an account already (which is never linked by email: docs/federation.md).
+ */
+export async function createPasswordlessAccount(db: Database | Knex.Transaction, email: string): Promise<Account | undefined> {
+  const normalized = normalizeEmail(email);
+  if (!emailSchema.safeParse(normalized).success) {
+    throw new AccountInputError(`not a valid email address: ${JSON.stringify(email)}`);
+  }
+  const row: AccountRow = { id: randomUUID(), email: normalized, password_hash: null, created_at: new Date() };
+  const [created] = await db<AccountRow>('accounts').insert(row).onConflict('email').ignore().returning('*');
+  return created ? toAccount(created) : undefined;
+}
+
 export async function findAccountById(db: Database, id: string): Promise<Account | undefined> {
   const row = await db<AccountRow>('accounts').where({ id }).first();
   return row ? toAccount(row) : undefined;
@@ -110,7 +126,7 @@ export async function authenticate(db: Database, email: string, password: string
   if (password.length > MAX_PASSWORD_LENGTH) return undefined;
   const row = await db<AccountRow>('accounts').where({ email: normalizeEmail(email) }).first();
   const matches = await verifyPassword(row?.password_hash ?? (await decoyPasswordHash()), password);
-  return row && matches && !row.disabled_at ? toAccount(row) : undefined;
+  return row?.password_hash && matches && !row.disabled_at ? toAccount(row) : undefined;
 }
 
 export async function listAccounts(db: Database): Promise<Account[]> {

@@ -8,7 +8,7 @@ export type PurgeCounts = Record<(typeof EXPIRING_TABLES)[number]['name'], numbe
 
 export async function purgeExpired(db: Database, clockTolerance: number): Promise<PurgeCounts> {
   const cutoff = new Date(Date.now() - clockTolerance * 1000);
-  const counts: PurgeCounts = { tokens: 0, models: 0, grants: 0, tombstones: 0, rateLimits: 0, dpopProofs: 0, accountTokens: 0 };
+  const counts: PurgeCounts = { tokens: 0, models: 0, grants: 0, tombstones: 0, rateLimits: 0, dpopProofs: 0, accountTokens: 0, upstreamSignIns: 0 };
   for (const { name, table, key } of EXPIRING_TABLES) {
     for (;;) {
       const result = await db.raw<{ rowCount: number | null; affectedRows?: number }>(

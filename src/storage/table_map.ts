@@ -49,4 +49,5 @@ export const EXPIRING_TABLES = [
   { name: 'rateLimits', table: 'rate_limits', key: 'key' },
   { name: 'dpopProofs', table: 'dpop_proofs', key: 'key' },
   { name: 'accountTokens', table: 'account_tokens', key: 'id_hash' },
+  { name: 'upstreamSignIns', table: 'upstream_sign_ins', key: 'state_hash' },
 ] as const;

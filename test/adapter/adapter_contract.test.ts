@@ -469,7 +469,7 @@ for (const kind of availableKinds()) {
         await database.db('oidc_revoked_grants').where({ grant_id: revokedLenient.jti }).update({ expires_at: lenient });
 
         const counts = await purgeExpired(database.db, CLOCK_TOLERANCE);
-        expect(counts).to.deep.equal({ tokens: 1, models: 1, grants: 1, tombstones: 1, rateLimits: 0, dpopProofs: 0, accountTokens: 0 });
+        expect(counts).to.deep.equal({ tokens: 1, models: 1, grants: 1, tombstones: 1, rateLimits: 0, dpopProofs: 0, accountTokens: 0, upstreamSignIns: 0 });
 
         expect(await rowExists('AccessToken', expiredToken.jti!)).to.equal(false);
         expect(await rowExists('RefreshToken', lenientToken.jti!)).to.equal(true);
@@ -483,7 +483,7 @@ for (const kind of availableKinds()) {
         expect(await database.db('oidc_revoked_grants').where({ grant_id: revoked.jti }).first()).to.equal(undefined);
         expect(await database.db('oidc_revoked_grants').where({ grant_id: revokedLenient.jti }).first()).to.not.equal(undefined);
 
-        expect(await purgeExpired(database.db, CLOCK_TOLERANCE)).to.deep.equal({ tokens: 0, models: 0, grants: 0, tombstones: 0, rateLimits: 0, dpopProofs: 0, accountTokens: 0 });
+        expect(await purgeExpired(database.db, CLOCK_TOLERANCE)).to.deep.equal({ tokens: 0, models: 0, grants: 0, tombstones: 0, rateLimits: 0, dpopProofs: 0, accountTokens: 0, upstreamSignIns: 0 });
       });
     });
   });

@@ -12,13 +12,13 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 
 /** Lowest first. A module's layer is its first directory under src/ (or, at the top, its file name). */
 const LAYERS: string[][] = [
-  ['config.ts', 'logger.ts', 'retry_after.ts', 'scopes.ts', 'package_version.ts', 'startup_refusal.ts', 'production_policy.ts', 'observability'],
+  ['config.ts', 'upstream_settings.ts', 'logger.ts', 'retry_after.ts', 'scopes.ts', 'package_version.ts', 'startup_refusal.ts', 'production_policy.ts', 'observability'],
   ['db'],
   ['secrets'],
   ['storage'],
   ['adapter'],
   ['mail'],
-  ['accounts', 'keys', 'revocation', 'resources'],
+  ['accounts', 'federation', 'keys', 'revocation', 'resources'],
   ['provider'],
   ['tokens'],
   ['http'],

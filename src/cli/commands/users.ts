@@ -1,7 +1,8 @@
 import { isCancel, password as promptPassword } from '@clack/prompts';
 import type { Command } from 'commander';
-import { changePassword, createAccount, listAccounts } from '../../storage/account_store.ts';
+import { changePassword, createAccount, createPasswordlessAccount, listAccounts } from '../../storage/account_store.ts';
 import { inviteAccount } from '../../accounts/self_service.ts';
+import { identitiesOf, linkIdentity, unlinkIdentities } from '../../storage/upstream_identity_store.ts';
 import { cliContext, CliError, cliOperations } from '../context.ts';
 import { type OutputOptions, printJson, printLine, printTable } from '../output.ts';
 import { printOutcome, type RevokeFlags, withProgress } from '../revocation_output.ts';
@@ -36,13 +37,17 @@ export function registerUserCommands(program: Command): void {
 
   users
     .command('add <email>')
-    .description('create an account (password from --password or standard input); prints its id')
+    .description('create an account (password from --password or standard input, or --passwordless); prints its id')
     .option('--password <password>', 'the password (prefer standard input: command lines are visible to other users)')
+    .option('--passwordless', 'no password: the account signs in only through an upstream provider (users link)')
     .option('--json', 'print JSON')
-    .action(async (email: string, options: OutputOptions & { password?: string }) => {
+    .action(async (email: string, options: OutputOptions & { password?: string; passwordless?: boolean }) => {
       const { db } = await cliContext();
-      const password = options.password ?? (await readPasswordFromStdin());
-      const account = await createAccount(db, email, password);
+      if (options.passwordless && options.password !== undefined) throw new CliError('--passwordless and --password contradict each other: choose one');
+      const account = options.passwordless
+        ? await createPasswordlessAccount(db, email)
+        : await createAccount(db, email, options.password ?? (await readPasswordFromStdin()));
+      if (!account) throw new CliError(`an account with email ${email.trim().toLowerCase()} already exists`);
       if (options.json) printJson(account);
       else printLine(`created account ${account.id} <${account.email}>`);
     });
@@ -64,17 +69,54 @@ export function registerUserCommands(program: Command): void {
 
   users
     .command('list')
-    .description('list accounts')
+    .description('list accounts, with the upstream identities each signs in with')
     .option('--json', 'print JSON')
     .action(async (options: OutputOptions) => {
       const { db } = await cliContext();
       const accounts = await listAccounts(db);
-      if (options.json) printJson(accounts);
+      const identities = await identitiesOf(db, accounts.map((account) => account.id));
+      const upstreamsOf = (id: string) =>
+        (identities.get(id) ?? []).map(({ upstreamId, issuer, subject, createdAt, lastSignInAt }) => ({ upstreamId, issuer, subject, linkedAt: createdAt, lastSignInAt }));
+      if (options.json) printJson(accounts.map((account) => ({ ...account, upstreamIdentities: upstreamsOf(account.id) })));
       else
         printTable(
-          accounts.map(({ id, email, createdAt, disabledAt, emailVerified }) => ({ email, id, created: createdAt, verified: emailVerified, disabled: disabledAt })),
+          accounts.map(({ id, email, createdAt, disabledAt, emailVerified }) => ({
+            email,
+            id,
+            created: createdAt,
+            verified: emailVerified,
+            disabled: disabledAt,
+            upstream: upstreamsOf(id).map(({ upstreamId, subject }) => `${upstreamId}:${subject}`).join(' ') || undefined,
+          })),
           'no accounts',
         );
+    });
+
+  users
+    .command('link <idOrEmail> <upstream> <subject>')
+    .description("let the identity `subject` at the upstream provider `upstream` (its id in UPSTREAM_PROVIDERS_FILE) sign in to the account")
+    .action(async (idOrEmail: string, upstream: string, subject: string) => {
+      const { db, config } = await cliContext();
+      const provider = config.signIn.upstreams.find((candidate) => candidate.id === upstream);
+      if (!provider) {
+        const known = config.signIn.upstreams.map((candidate) => candidate.id).join(', ') || 'none (UPSTREAM_PROVIDERS_FILE)';
+        throw new CliError(`no upstream provider ${upstream} is configured; configured: ${known}`);
+      }
+      const account = await (await cliOperations()).findAccount(idOrEmail);
+      const linked = await linkIdentity(db, { issuer: provider.issuer, subject, accountId: account.id, upstreamId: provider.id });
+      if (!linked) throw new CliError(`${provider.id} identity ${subject} is linked to an account already (users list shows which; users unlink frees it)`);
+      printLine(`linked ${provider.id} identity ${subject} to ${account.email}`);
+    });
+
+  users
+    .command('unlink <idOrEmail> <upstream>')
+    .description('remove the link between an account and its identity at an upstream provider (its id or issuer): that identity no longer signs in to it')
+    .action(async (idOrEmail: string, upstream: string) => {
+      const { db } = await cliContext();
+      const account = await (await cliOperations()).findAccount(idOrEmail);
+      const removed = await unlinkIdentities(db, account.id, upstream);
+      if (removed === 0) throw new CliError(`${account.email} has no identity linked through ${upstream}`);
+      printLine(`unlinked ${removed} ${upstream} identit${removed === 1 ? 'y' : 'ies'} from ${account.email}; its sessions and connected apps are unchanged`);
     });
 
   users

@@ -3,6 +3,7 @@
 // form is a POST carrying the CSRF token.
 import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
+import { type UpstreamChoice, upstreamButtons } from './upstream_pages.ts';
 
 export interface ScopeView {
   name: string;
@@ -71,15 +72,18 @@ export interface SignInPageInput {
   notice?: string | undefined;
   /** Sign-up and forgotten-password links (views/self_service_pages.ts), under the form. */
   links?: Html | string | undefined;
+  /** "Sign in with …" buttons (docs/federation.md). */
+  upstreams?: UpstreamChoice[] | undefined;
 }
 
-export function accountSignInPage({ csrf, email, error, notice, links }: SignInPageInput): string {
+export function accountSignInPage({ csrf, email, error, notice, links, upstreams = [] }: SignInPageInput): string {
   return page({
     title: 'Sign in to your account',
     body: html`<h1>Sign in to your account</h1>
 ${noticeBlock(notice)}
 <p>See and manage the apps connected to your account.</p>
 ${error ? html`<p class="error" role="alert" id="sign-in-error">${error}</p>` : ''}
+${upstreams.length > 0 ? upstreamButtons('/account/upstream', upstreams, csrfField(csrf)) : ''}
 <form method="post" action="/account/sign-in" autocomplete="on">
 ${csrfField(csrf)}
 <label for="email">Email</label>

@@ -2,34 +2,45 @@
 import type { ClientIdentity, ReturnTarget } from '../client_identity.ts';
 import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
+import { type UpstreamChoice, upstreamButtons } from './upstream_pages.ts';
 
 export interface LoginPageInput {
   uid: string;
   clientName: string;
   email?: string;
   error?: string;
-  /** Sign-up and forgotten-password links (views/self_service_pages.ts), under the form. */
+  /** Sign-up and forgotten-password links (views/self_service_pages.ts), under the password form. */
   links?: Html | string;
+  /** Upstream providers offered above the password form (docs/federation.md). */
+  upstreams?: UpstreamChoice[];
+  /** The email and password form (PASSWORD_SIGN_IN); default shown. */
+  passwordForm?: boolean;
 }
 
-export function loginPage({ uid, clientName, email, error, links }: LoginPageInput): string {
+export function loginPage({ uid, clientName, email, error, links, upstreams = [], passwordForm = true }: LoginPageInput): string {
   return page({
     title: 'Sign in',
     body: html`<h1>Sign in</h1>
 <p><strong>${clientName}</strong> wants to access your account.</p>
 ${error ? html`<p class="error" role="alert" id="login-error">${error}</p>` : ''}
+${upstreams.length > 0 ? upstreamButtons(`/interaction/${uid}/upstream`, upstreams) : ''}
+${passwordForm ? html`${passwordSignIn({ uid, email, error, withUpstreams: upstreams.length > 0 })}
+${links ?? ''}` : ''}
+<form method="post" action="/interaction/${uid}/abort">
+<button type="submit" class="secondary">Cancel</button>
+</form>`,
+  });
+}
+
+function passwordSignIn({ uid, email, error, withUpstreams }: { uid: string; email?: string | undefined; error?: string | undefined; withUpstreams: boolean }): Html {
+  return html`${withUpstreams ? html`<p class="hint">Or with your email and password:</p>` : ''}
 <form method="post" action="/interaction/${uid}/login" autocomplete="on">
 <label for="email">Email</label>
 <input id="email" name="email" type="email" required autofocus autocomplete="username" value="${email ?? ''}"${error ? html` aria-describedby="login-error"` : ''}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" required autocomplete="current-password">
 <button type="submit" class="primary">Sign in</button>
-</form>
-${links ?? ''}
-<form method="post" action="/interaction/${uid}/abort">
-<button type="submit" class="secondary">Cancel</button>
-</form>`,
-  });
+</form>`;
 }
 
 export interface ScopeLine {
