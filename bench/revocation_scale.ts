@@ -17,7 +17,7 @@ const BIG_CLIENT = 'bench-big-client';
 const OTHER_CLIENT = 'bench-other-client';
 
 /** Bulk rows shaped like the adapter's, written with generate_series (seeding is not what we time). */
-export async function seedClient(db: Database, clientId: string, grants: number): Promise<void> {
+async function seedClient(db: Database, clientId: string, grants: number): Promise<void> {
   const prefix = createHash('sha256').update(clientId).digest('hex').slice(0, 8);
   await db.raw(
     `insert into oidc_grants (id, client_id, account_id, payload, expires_at)
