@@ -46,6 +46,10 @@ if (only.has('side-by-side')) {
   const side = await sideBySideBench({ refreshes: int('BENCH_REFRESHES', quick ? 1000 : 3000), toolCalls: int('BENCH_TOOL_CALLS', quick ? 2000 : 5000), rounds, connections: 16 });
   results.sideBySide = side;
   printTable(`refresh grants/s and MCP tools/call/s, three stacks interleaved (16 connections, best of ${rounds} rounds)`, side.rows);
+  printTable(
+    'PostgreSQL statements per request of the portcullis stack under that load (each round)',
+    Object.entries(side.statementsPerRequest).map(([measure, perRound]) => ({ measure, 'statements per request': perRound.join(', ') })),
+  );
   const rate = (scenario: string, stack: StackName) => side.best[`${scenario}|${stack}`]!;
   const failed = (...all: ReturnType<typeof rate>[]) => all.some((result) => result.non2xx + result.errors > 0);
   const goal = (name: string, scenario: string, baseline: StackName, target: number) => {

@@ -159,6 +159,8 @@ export interface SideBySideResult {
   rows: Row[];
   raw: Record<string, LoadResult[]>;
   best: Record<string, LoadResult>;
+  /** PostgreSQL statements per request of the portcullis stack under this load (every round's). */
+  statementsPerRequest: Record<string, number[]>;
 }
 
 export async function sideBySideBench(options: SideBySideOptions): Promise<SideBySideResult> {
@@ -213,6 +215,10 @@ export async function sideBySideBench(options: SideBySideOptions): Promise<SideB
 
     const measured = stacks.filter((stack) => !options.stacks || options.stacks.includes(stack.name));
     const raw: Record<string, LoadResult[]> = {};
+    // Only one stack is under load at a time, so what the pool sends meanwhile is that stack's.
+    const statementsPerRequest: Record<string, number[]> = {};
+    let statements = 0;
+    db.on('query', () => void (statements += 1));
     const tokensOf = new Map<StackName, string[]>();
     for (const stack of measured) tokensOf.set(stack.name, await accessTokens(stack, account.id, resource, 64));
     const allScenarios: { name: ScenarioName; job: (stack: Stack) => Promise<LoadJobWithoutConnections> }[] = [
@@ -237,8 +243,10 @@ export async function sideBySideBench(options: SideBySideOptions): Promise<SideB
         const order = (round + scenarios.indexOf(scenario)) % 2 === 0 ? measured : [...measured].reverse();
         for (const stack of order) {
           const job = await scenario.job(stack);
+          statements = 0;
           const result = await around(`${scenario.name} on ${stack.name}`, () => runLoad({ ...job, connections: options.connections }));
           (raw[`${scenario.name}|${stack.name}`] ??= []).push(result);
+          if (stack.name === 'portcullis') (statementsPerRequest[scenario.name] ??= []).push(Number((statements / Math.max(1, result.requests)).toFixed(2)));
           process.stderr.write(`  ${scenario.name} on ${stack.name}, round ${round + 1}: ${result.throughput}/s, p99 ${result.p99Ms} ms, non-2xx ${result.non2xx}\n`);
         }
       }
@@ -254,7 +262,7 @@ export async function sideBySideBench(options: SideBySideOptions): Promise<SideB
       }
       return row;
     });
-    return { rows, raw, best };
+    return { rows, raw, best, statementsPerRequest };
   } finally {
     for (const stack of stacks) {
       for (const server of stack.servers) {
