@@ -16,7 +16,7 @@ interface ProfileNode {
   hitCount?: number;
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   startTime: number;
   endTime: number;
@@ -38,7 +38,7 @@ function origin(url: string): string {
   return project >= 0 ? `portcullis ${url.slice(project + 1)}` : url.replace(/^file:\/\//, '');
 }
 
-function summarize(profile: CpuProfile, top: number): string {
+export function summarize(profile: CpuProfile, top: number): string {
   const totalSamples = profile.nodes.reduce((sum, node) => sum + (node.hitCount ?? 0), 0);
   const byFunction = new Map<string, number>();
   const byOrigin = new Map<string, number>();
