@@ -22,7 +22,7 @@ export function barPanel(title: string, bars: { label: string; value: number; co
     title,
     svg(x, y, width, height) {
       const max = Math.max(1, ...bars.map((bar) => bar.value));
-      const labelWidth = 210;
+      const labelWidth = 300;
       const rowHeight = Math.min(26, (height - 10) / Math.max(1, bars.length));
       return bars
         .map((bar, index) => {

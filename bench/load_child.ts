@@ -1,6 +1,6 @@
 // autocannon in its own process (the servers under test keep the bench process; autocannon assumes
 // it owns any worker thread it runs in): reads a job file, POSTs one prepared form body per request,
-// in order, and prints throughput and latency percentiles as JSON on stdout.
+// in order (optionally each with its own Authorization header), and prints throughput and latency percentiles as JSON on stdout.
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
@@ -9,6 +9,8 @@ export interface LoadJob {
   bodies: string[];
   connections: number;
   headers?: Record<string, string>;
+  /** Authorization header values, one per request in turn (e.g. a pool of access tokens). */
+  authorizations?: string[];
 }
 
 export interface LoadResult {
@@ -35,7 +37,11 @@ const result = await new Promise<autocannon.Result>((resolve, reject) => {
   headers: { 'content-type': 'application/x-www-form-urlencoded', ...job.headers },
   requests: [
     {
-      setupRequest: (request) => ({ ...request, body: job.bodies[next++ % job.bodies.length] }),
+      setupRequest: (request) => {
+        const index = next++;
+        const authorization = job.authorizations?.[index % job.authorizations.length];
+        return { ...request, body: job.bodies[index % job.bodies.length], ...(authorization ? { headers: { ...request.headers, authorization } } : {}) };
+      },
     },
   ],
   }, (error, done) => (error ? reject(error) : resolve(done)));

@@ -1,6 +1,7 @@
 // Fixed-window counters in PostgreSQL, so a limit holds across every process serving the database.
-// One statement per hit: the upsert either starts a new window (the row is missing or expired) or
-// adds one to the current one, and returns the count and when the window ends.
+// One statement per hit, or per group of hits (rate_limit_batch.ts): the upsert either starts a new
+// window (the row is missing or expired) or adds to the current one, and returns the count and when
+// the window ends.
 import type { Database } from '../db/connect.ts';
 
 export interface WindowCount {
@@ -18,25 +19,29 @@ function toWindow(row: Row): WindowCount {
   return { count: Number(row.count), resetAt: new Date(row.expires_at) };
 }
 
-/** Counts one event under `key` in a window of `windowSeconds`; returns the count including it. */
-export async function hitRateLimit(db: Database, key: string, windowSeconds: number): Promise<WindowCount> {
-  return (await hitRateLimits(db, [key], windowSeconds)).get(key)!;
-}
-
 /**
  * Counts one event under each of `keys` (distinct) in one statement, so parallel callers each see a
  * different count: a reservation made before the work it limits. Returns every key's window.
  */
 export async function hitRateLimits(db: Database, keys: string[], windowSeconds: number): Promise<Map<string, WindowCount>> {
+  return addRateLimitHits(db, new Map(keys.map((key) => [key, 1])), windowSeconds);
+}
+
+/**
+ * Counts `hits.get(key)` events under each key in one statement; returns each key's window with the
+ * count including them (so the n events counted together hold counts count-n+1 .. count).
+ */
+export async function addRateLimitHits(db: Database, hits: Map<string, number>, windowSeconds: number): Promise<Map<string, WindowCount>> {
+  const entries = [...hits];
   const result = await db.raw<{ rows: (Row & { key: string })[] }>(
     `insert into rate_limits as r (key, count, window_started_at, expires_at)
-     values ${keys.map(() => '(?, 1, now(), now() + make_interval(secs => ?))').join(', ')}
+     values ${entries.map(() => '(?, ?::int, now(), now() + make_interval(secs => ?))').join(', ')}
      on conflict (key) do update set
-       count = case when r.expires_at <= now() then 1 else r.count + 1 end,
+       count = case when r.expires_at <= now() then excluded.count else r.count + excluded.count end,
        window_started_at = case when r.expires_at <= now() then now() else r.window_started_at end,
        expires_at = case when r.expires_at <= now() then excluded.expires_at else r.expires_at end
      returning key, count, expires_at`,
-    keys.flatMap((key) => [key, windowSeconds]),
+    entries.flatMap(([key, count]) => [key, count, windowSeconds]),
   );
   return new Map(result.rows.map((row) => [row.key, toWindow(row)]));
 }

@@ -66,6 +66,9 @@ export async function revokeGrants(db: Executor, filter: GrantFilter, options: B
     ? Number((await db.raw(`select count(*) as count from ${TABLES.grants} where ${where.sql}`, where.bindings)).rows[0].count)
     : 0;
   const counts: RevocationCounts = {};
+  // The deletes look their rows up by index from an array of the batch's ids: joined to the batch
+  // instead, the planner hashed the whole of oidc_tokens and oidc_grants for every batch, so a
+  // revocation grew with the square of its size (docs/performance.md).
   // Keyset batches: each starts after the previous one's last id, so rows this transaction already
   // deleted (still in the index until it commits) are not walked again and again. One last pass from
   // the start catches grants committed meanwhile behind the cursor (ids are random).
@@ -80,9 +83,9 @@ export async function revokeGrants(db: Executor, filter: GrantFilter, options: B
          select id, now(), coalesce(expires_at, now() + make_interval(secs => ?)) from target
          on conflict (grant_id) do nothing
        ), tokens as (
-         delete from ${TABLES.tokens} t using target where t.grant_id = target.id returning t.model
+         delete from ${TABLES.tokens} where grant_id = any(array(select id from target)) returning model
        ), grants as (
-         delete from ${TABLES.grants} g using target where g.id = target.id returning g.id
+         delete from ${TABLES.grants} where id = any(array(select id from target)) returning id
        )
        select model, count(*)::text as count from tokens group by model
        union all
