@@ -3,6 +3,7 @@ import { adminResource, createOperatorClient } from '../../admin/operator_client
 import { createResourceServerClient } from '../../admin/resource_server_clients.ts';
 import { providerModels } from '../../provider/build_provider.ts';
 import { findRegisteredResource } from '../../resources/resource_registry.ts';
+import { ensureDefaultResource } from '../../resources/default_resource.ts';
 import { loadKeyring } from '../../secrets/keyring_source.ts';
 import { listClients } from '../../storage/client_store.ts';
 import { recordedServerIssuer } from '../../storage/server_settings_store.ts';
@@ -77,7 +78,9 @@ export function registerClientCommands(program: Command): void {
     .option('--name <name>', 'a name for operators', 'resource server')
     .option('--json', 'print JSON: resource, client_id, client_secret')
     .action(async (resource: string, options: OutputOptions & { name: string }) => {
-      const { db, config, revocation } = await cliContext();
+      const { db, config, revocation, logger } = await cliContext();
+      // MCP_RESOURCE is the one-resource shortcut here as at start-up: that URL is registered if missing.
+      if (config.resourceFromEnvironment) await ensureDefaultResource(db, config, logger);
       // Tokens are issued only for registered resources: a client for any other could never introspect.
       const registered = await findRegisteredResource(db, resource);
       if (!registered) {
