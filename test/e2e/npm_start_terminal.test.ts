@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD } from '../../seeds/01_demo_account.ts';
@@ -37,7 +38,7 @@ async function start(env: Record<string, string>, terminal: boolean, ready: RegE
       child.kill('SIGKILL');
       throw new Error(`npm start did not get ready:\n${output}`);
     }
-    await new Promise((done) => setTimeout(done, 100));
+    await sleep(100);
   }
   return {
     child,

@@ -8,24 +8,17 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEMO_EMAIL, DEMO_PASSWORD } from '../../seeds/01_demo_account.ts';
 import { callToolReauthorizing, connectMcpClient, HeadlessOAuthProvider, MCP_REDIRECT_URI } from '../support/mcp_client.ts';
 import { bearerChallenge, callTool } from '../support/mcp_server.ts';
 import { revoke } from '../support/oauth_flow.ts';
+import { freePort } from '../support/processes.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 async function waitFor(url: string, child: ChildProcess, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -36,7 +29,7 @@ async function waitFor(url: string, child: ChildProcess, timeoutMs = 45_000): Pr
     } catch {
       // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   throw new Error(`${url} did not come up`);
 }

@@ -1,5 +1,6 @@
 // Revocation is immediate under load: eight callers hammer whoami with one token; the token is
 // revoked at /revoke; no call that starts after the revoke response arrived may succeed.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { connectClient, revoke } from '../support/oauth_flow.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
@@ -36,7 +37,7 @@ describe('revocation immediacy under load', () => {
 
       const callers = Array.from({ length: 8 }, caller);
       // Let the load build up, then revoke while it runs.
-      while (calls.filter((call) => call.status === 200).length < 40) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (calls.filter((call) => call.status === 200).length < 40) await sleep(5);
       const token = hint === 'access_token' ? tokens.access_token : tokens.refresh_token!;
       const revoked = await revoke(stack.baseUrl, client, token, hint);
       revokedAt = performance.now();
