@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { createOperatorClient, adminResource } from '../../src/admin/operator_clients.ts';
+import { adminResource } from '../../src/admin/operator_clients.ts';
 import { connectClient, introspect, postForm, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { createOperator, operatorToken } from '../support/operator.ts';
 import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
 describe('admin API', () => {
@@ -9,25 +10,13 @@ describe('admin API', () => {
   let operator: RegisteredClient;
   let observer: RegisteredClient;
 
-  async function operatorToken(client: RegisteredClient = operator): Promise<string> {
-    const result = await postForm(server.baseUrl, '/token', client, {
-      grant_type: 'client_credentials',
-      scope: 'admin',
-      resource: adminResource(server.baseUrl),
-    });
-    expect(result.status, JSON.stringify(result.body)).to.equal(200);
-    return String(result.body.access_token);
-  }
-
   async function userTokens(email: string, clientMetadata: Record<string, unknown> = {}) {
     return connectClient(server.baseUrl, { email, password: TEST_PASSWORD }, { resource: server.config.resource, metadata: clientMetadata });
   }
 
   before(async () => {
     server = await startTestServer();
-    const clients = server.adapterFor('Client');
-    const credentials = await createOperatorClient(server.db, clients, 'ops');
-    operator = { client_id: credentials.clientId, client_secret: credentials.clientSecret };
+    operator = await createOperator(server);
     observer = await createIntrospector(server);
   });
   after(() => server.close());
@@ -74,7 +63,7 @@ describe('admin API', () => {
         client: app,
       }));
     }
-    const token = await operatorToken();
+    const token = await operatorToken(server.baseUrl, operator);
     const dry = await request(server.baseUrl)
       .post(`/admin/clients/${app.client_id}/revoke`)
       .set('authorization', `Bearer ${token}`)
@@ -100,7 +89,7 @@ describe('admin API', () => {
   it('deletes a client with everything it was issued', async () => {
     const account = await createTestAccount(server.db);
     const { client, tokens } = await userTokens(account.email);
-    const token = await operatorToken();
+    const token = await operatorToken(server.baseUrl, operator);
     const deleted = await request(server.baseUrl)
       .delete(`/admin/clients/${client.client_id}`)
       .set('authorization', `Bearer ${token}`)
@@ -112,7 +101,7 @@ describe('admin API', () => {
   });
 
   it('answers bad input with OAuth-style JSON errors', async () => {
-    const token = await operatorToken();
+    const token = await operatorToken(server.baseUrl, operator);
     const bad = await request(server.baseUrl)
       .post('/admin/tokens/revoke')
       .set('authorization', `Bearer ${token}`)
@@ -136,13 +125,12 @@ describe('admin API', () => {
   });
 
   it('a disabled operator client loses access at once', async () => {
-    const spare = await createOperatorClient(server.db, server.adapterFor('Client'), 'spare');
-    const spareClient = { client_id: spare.clientId, client_secret: spare.clientSecret };
-    const spareToken = await operatorToken(spareClient);
+    const spare = await createOperator(server, 'spare');
+    const spareToken = await operatorToken(server.baseUrl, spare);
     await request(server.baseUrl).get('/admin/clients').set('authorization', `Bearer ${spareToken}`).expect(200);
     await request(server.baseUrl)
-      .post(`/admin/clients/${spare.clientId}/disable`)
-      .set('authorization', `Bearer ${await operatorToken()}`)
+      .post(`/admin/clients/${spare.client_id}/disable`)
+      .set('authorization', `Bearer ${await operatorToken(server.baseUrl, operator)}`)
       .send({ reason: 'rotated' })
       .expect(200);
     await request(server.baseUrl).get('/admin/clients').set('authorization', `Bearer ${spareToken}`).expect(401);

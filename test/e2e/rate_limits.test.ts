@@ -2,11 +2,12 @@
 // /revoke, /reg and the admin API, answered 429 with Retry-After. The counters live in the database,
 // so two server instances with their own connection pools on one database share them (on PostgreSQL:
 // two pools, the way two processes would; on the embedded database the one connection is shared).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import knex from 'knex';
 import request from 'supertest';
-import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
-import { authorizeUrl, CookieJar, postForm, REDIRECT_URI, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { authorizeUrl, CookieJar, REDIRECT_URI, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { createOperator, operatorToken } from '../support/operator.ts';
 import { createTestDatabase, postgresUrl, type TestDatabase } from '../support/database.ts';
 import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
@@ -20,8 +21,6 @@ const LIMITS = {
   RATE_LIMIT_ADMIN: '6',
   RATE_LIMIT_AUTHORIZE: '12',
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A fresh interaction at the login prompt on `server` (requests carry `headers`): its login form URL and cookies. */
 async function loginForm(server: TestServer, client: RegisteredClient, headers: Record<string, string> = {}): Promise<{ url: string; jar: CookieJar }> {
@@ -182,13 +181,7 @@ describe('rate limits shared across server instances (429 + Retry-After)', funct
   });
 
     it('the admin API: limited per address, valid token or not', async () => {
-    const operator = await createOperatorClient(a.db, a.adapterFor('Client'), 'limits');
-    const issued = await postForm(a.baseUrl, '/token', { client_id: operator.clientId, client_secret: operator.clientSecret }, {
-      grant_type: 'client_credentials',
-      scope: 'admin',
-      resource: adminResource(a.baseUrl),
-    });
-    const token = String(issued.body.access_token);
+    const token = await operatorToken(a.baseUrl, await createOperator(a, 'limits'));
     const statuses: number[] = [];
     for (let i = 0; i < 8; i += 1) {
       const server = i % 2 ? a : b;

@@ -3,7 +3,7 @@
 // disabled and deleted clients, a replayed authorization code (whose first tokens must die too), and
 // refresh tokens or codes presented by another client.
 import { expect } from 'chai';
-import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
+import { adminResource } from '../../src/admin/operator_clients.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
 import {
   authorize,
@@ -17,6 +17,7 @@ import {
   REDIRECT_URI,
   type TokenSet,
 } from '../support/oauth_flow.ts';
+import { createOperator, operatorToken, requestOperatorToken } from '../support/operator.ts';
 import { createIntrospector, createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
 describe('token confusion and replay fail closed', () => {
@@ -29,23 +30,12 @@ describe('token confusion and replay fail closed', () => {
     stack = await startMcpTestStack();
     account = { email: (await createTestAccount(stack.db)).email, password: TEST_PASSWORD };
     observer = await createIntrospector(stack);
-    const credentials = await createOperatorClient(stack.db, stack.adapterFor('Client'), 'confusion');
-    operator = { client_id: credentials.clientId, client_secret: credentials.clientSecret };
+    operator = await createOperator(stack, 'confusion');
   });
   after(() => stack.close());
 
   const connect = (metadata: Record<string, unknown> = {}) =>
     connectClient(stack.baseUrl, account, { resource: stack.mcpUrl, metadata });
-
-  async function adminToken(): Promise<string> {
-    const issued = await postForm(stack.baseUrl, '/token', operator, {
-      grant_type: 'client_credentials',
-      scope: 'admin',
-      resource: adminResource(stack.baseUrl),
-    });
-    expect(issued.status, JSON.stringify(issued.body)).to.equal(200);
-    return String(issued.body.access_token);
-  }
 
   async function adminCall(token: string): Promise<number> {
     const response = await fetch(`${stack.baseUrl}/admin/clients`, { headers: { authorization: `Bearer ${token}` } });
@@ -71,7 +61,7 @@ describe('token confusion and replay fail closed', () => {
     it("a user's MCP access token is refused by the admin API; an operator's admin token by the MCP server", async () => {
       const { tokens } = await connect();
       expect(await adminCall(tokens.access_token)).to.equal(401);
-      const admin = await adminToken();
+      const admin = await operatorToken(stack.baseUrl, operator);
       expect(await adminCall(admin)).to.equal(200);
       const atMcp = await callTool(stack.mcpUrl, admin, 'whoami');
       expect(atMcp.status).to.equal(401);
@@ -155,10 +145,8 @@ describe('token confusion and replay fail closed', () => {
     });
 
     it('a disabled or deleted operator client loses the admin API at once', async () => {
-      const credentials = await createOperatorClient(stack.db, stack.adapterFor('Client'), 'short-lived');
-      const spare: RegisteredClient = { client_id: credentials.clientId, client_secret: credentials.clientSecret };
-      const issue = () =>
-        postForm(stack.baseUrl, '/token', spare, { grant_type: 'client_credentials', scope: 'admin', resource: adminResource(stack.baseUrl) });
+      const spare = await createOperator(stack, 'short-lived');
+      const issue = () => requestOperatorToken(stack.baseUrl, spare);
       const token = String((await issue()).body.access_token);
       expect(await adminCall(token)).to.equal(200);
       await stack.revocation.disableClient(spare.client_id, { actor: { type: 'operator', id: 'test' } });
