@@ -1,14 +1,15 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { adminResource } from '../../src/admin/operator_clients.ts';
-import { connectClient, introspect, postForm, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { connectClient, postForm, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { observe, type TokenLiveness } from '../support/observed_server.ts';
 import { createOperator, operatorToken } from '../support/operator.ts';
-import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
 describe('admin API', () => {
   let server: TestServer;
   let operator: RegisteredClient;
-  let observer: RegisteredClient;
+  let active: TokenLiveness;
 
   async function userTokens(email: string, clientMetadata: Record<string, unknown> = {}) {
     return connectClient(server.baseUrl, { email, password: TEST_PASSWORD }, { resource: server.config.resource, metadata: clientMetadata });
@@ -17,7 +18,7 @@ describe('admin API', () => {
   before(async () => {
     server = await startTestServer();
     operator = await createOperator(server);
-    observer = await createIntrospector(server);
+    ({ active } = await observe(server));
   });
   after(() => server.close());
 
@@ -78,8 +79,7 @@ describe('admin API', () => {
     expect(real.body.counts).to.deep.equal(dry.body.counts);
     expect(real.body.counts).to.include({ Grant: 2, AccessToken: 2, RefreshToken: 2 });
 
-    const active = await Promise.all(sessions.map(({ tokens }) => introspect(server.baseUrl, observer, tokens.access_token)));
-    expect(active.map((result) => result.body.active)).to.deep.equal([false, false, true]);
+    expect(await Promise.all(sessions.map(({ tokens }) => active(tokens.access_token)))).to.deep.equal([false, false, true]);
 
     const audit = await request(server.baseUrl).get('/admin/audit?limit=1').set('authorization', `Bearer ${token}`).expect(200);
     expect(audit.body.records[0]).to.include({ action: 'revoke_client', reason: 'owner request' });
@@ -96,7 +96,7 @@ describe('admin API', () => {
       .send({ reason: 'app deleted' })
       .expect(200);
     expect(deleted.body.counts).to.include({ Client: 1, Grant: 1, AccessToken: 1, RefreshToken: 1 });
-    expect((await introspect(server.baseUrl, observer, tokens.access_token)).body.active).to.equal(false);
+    expect(await active(tokens.access_token)).to.equal(false);
     await request(server.baseUrl).get(`/admin/clients/${client.client_id}`).set('authorization', `Bearer ${token}`).expect(404);
   });
 

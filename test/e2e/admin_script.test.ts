@@ -5,32 +5,22 @@ import {
   authorize,
   connectClient,
   exchangeCode,
-  introspect,
   refresh,
-  type RegisteredClient,
   type TokenSet,
 } from '../support/oauth_flow.ts';
-import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { type SignInAccount, startObservedServer, type TokenLiveness } from '../support/observed_server.ts';
+import type { TestServer } from '../support/server.ts';
 
 describe('admin-script Grant.destroy() and RFC 7592 client DELETE', () => {
   let server: TestServer;
-  let account: { email: string; password: string };
+  let account: SignInAccount;
   let resource: string;
-  let observer: RegisteredClient;
+  let active: TokenLiveness;
 
   before(async () => {
-    server = await startTestServer();
-    resource = server.config.resource;
-    account = { email: (await createTestAccount(server.db)).email, password: TEST_PASSWORD };
-    observer = await createIntrospector(server);
+    ({ server, account, resource, active } = await startObservedServer());
   });
   after(() => server.close());
-
-  async function active(token: string): Promise<boolean> {
-    const result = await introspect(server.baseUrl, observer, token);
-    expect(result.status).to.equal(200);
-    return result.body.active === true;
-  }
 
   /** A connected client with a rotated refresh token: two access tokens, a consumed and a live refresh token. */
   async function connectedWithHistory(metadata: Record<string, unknown> = {}) {

@@ -18,18 +18,17 @@ import {
   type TokenSet,
 } from '../support/oauth_flow.ts';
 import { createOperator, operatorToken, requestOperatorToken } from '../support/operator.ts';
-import { createIntrospector, createTestAccount, TEST_PASSWORD } from '../support/server.ts';
+import { observe, type SignInAccount } from '../support/observed_server.ts';
 
 describe('token confusion and replay fail closed', () => {
   let stack: McpTestStack;
-  let account: { email: string; password: string };
+  let account: SignInAccount;
   let observer: RegisteredClient;
   let operator: RegisteredClient;
 
   before(async () => {
     stack = await startMcpTestStack();
-    account = { email: (await createTestAccount(stack.db)).email, password: TEST_PASSWORD };
-    observer = await createIntrospector(stack);
+    ({ account, observer } = await observe(stack));
     operator = await createOperator(stack, 'confusion');
   });
   after(() => stack.close());

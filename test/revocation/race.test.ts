@@ -26,9 +26,10 @@ import {
   type RegisteredClient,
   type TokenSet,
 } from '../support/oauth_flow.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { startObservedServer, type TokenLiveness } from '../support/observed_server.ts';
+import type { TestServer } from '../support/server.ts';
 import { mintAuthorizationCode, mintGrant as mintSupportGrant } from '../support/tokens.ts';
-import { countRows, mintGrant, type MintedGrant, nonZero, registerObserver } from './helpers.ts';
+import { countRows, mintGrant, type MintedGrant, nonZero } from './helpers.ts';
 
 const ITERATIONS = Number(process.env.RACE_ITERATIONS ?? 100);
 const OPERATOR = { actor: { type: 'operator', id: 'race-test' } } as const;
@@ -115,15 +116,13 @@ describe('race-freedom of revocation', function () {
   let server: TestServer;
   let revocation: RevocationService;
   let resource: string;
-  let active: (token: string) => Promise<boolean>;
+  let active: TokenLiveness;
   let shared: RegisteredClient;
 
   before(async () => {
     // A pool wider than the rounds in flight, so revocations and requests really overlap on PostgreSQL.
-    server = await startTestServer({ database: await createTestDatabase(kind, { poolMax: 30 }) });
-    resource = server.config.resource;
+    ({ server, resource, active } = await startObservedServer({ database: await createTestDatabase(kind, { poolMax: 30 }) }));
     revocation = createRevocationService(server.db, createLogger('silent'));
-    active = await registerObserver(server);
     shared = await registerClient(server.baseUrl);
     server.provider.on('grant.error', (_ctx, error: { error?: string; error_detail?: string }) => {
       const detail = `${error.error}: ${error.error_detail ?? '-'}`;

@@ -24,9 +24,9 @@ import {
   revoke,
   type TokenSet,
 } from '../support/oauth_flow.ts';
-import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { startObservedServer, type TokenLiveness } from '../support/observed_server.ts';
+import { createTestAccount, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 import { countRows, lost, nonZero } from './helpers.ts';
-import { registerObserver } from './helpers.ts';
 
 interface TestAccount {
   id: string;
@@ -50,13 +50,11 @@ describe('revocation at every level: the seed cases', () => {
   let server: TestServer;
   let revocation: RevocationService;
   let resource: string;
-  let active: (token: string) => Promise<boolean>;
+  let active: TokenLiveness;
 
   before(async () => {
-    server = await startTestServer();
-    resource = server.config.resource;
+    ({ server, resource, active } = await startObservedServer());
     revocation = createRevocationService(server.db, createLogger('silent'));
-    active = await registerObserver(server);
   });
   after(() => server.close());
 
