@@ -11,6 +11,7 @@ import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_s
 import { type MetadataDocumentServer, publicClientDocument, startMetadataDocumentServer } from '../support/metadata_documents.ts';
 import { authorizeUrl, connectClient, introspect, postForm, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
 import { observe, type SignInAccount } from '../support/observed_server.ts';
+import { expectInvalidToken } from '../support/refusals.ts';
 import { createIntrospector } from '../support/server.ts';
 import { mintGrant } from '../support/tokens.ts';
 
@@ -82,8 +83,7 @@ describe('a disabled client is refused everywhere, whatever its kind', function 
       expect([own.status, own.body.error], '/introspect by the client').to.deep.equal([401, 'invalid_client']);
       expect((await introspect(stack.baseUrl, resourceServer, live.accessToken)).body, '/introspect by the resource server').to.deep.equal({ active: false });
 
-      const call = await callTool(stack.mcpUrl, live.accessToken, 'whoami');
-      expect(call.status, 'MCP server').to.equal(401);
+      expectInvalidToken(await callTool(stack.mcpUrl, live.accessToken, 'whoami'), 'token client no longer exists', 'MCP server');
 
       await operatorOperations(stack.db, stack.revocation).enableClient(registered.client_id, operator);
       const again = await authorizeStatus(registered.client_id);
@@ -96,7 +96,7 @@ describe('a disabled client is refused everywhere, whatever its kind', function 
     const { tokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl, client: { client_id: cimdClientId } });
     const outcome = await operatorOperations(stack.db, stack.revocation).deleteClient(cimdClientId, { ...operator, reason: 'test' });
     expect(outcome.counts.Grant, 'its grants go').to.be.at.least(1);
-    expect((await callTool(stack.mcpUrl, tokens.access_token, 'whoami')).status).to.equal(401);
+    expectInvalidToken(await callTool(stack.mcpUrl, tokens.access_token, 'whoami'), 'token is unknown, revoked or expired');
     expect((await authorizeStatus(cimdClientId)).status, '/authorize after delete').to.equal(400);
     await operatorOperations(stack.db, stack.revocation).enableClient(cimdClientId, operator);
     expect((await authorizeStatus(cimdClientId)).status, '/authorize once enabled').to.equal(303);

@@ -110,6 +110,7 @@ describe('npm start + MCP SDK client with a Client ID Metadata Document (https, 
     expect(rejected.status).to.equal(401);
     expect(bearerChallenge(rejected.headers.get('www-authenticate'))).to.deep.include({
       error: 'invalid_token',
+      error_description: 'token is unknown, revoked or expired',
       resource_metadata: `http://localhost:${new URL(mcpUrl).port}/.well-known/oauth-protected-resource/mcp`,
     });
 
