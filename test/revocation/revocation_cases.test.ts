@@ -14,9 +14,9 @@ import {
 } from '../../src/revocation/revocation_service.ts';
 import {
   authorize,
+  authorizeUrl,
   CookieJar,
   exchangeCode,
-  pkcePair,
   refresh,
   REDIRECT_URI,
   registerClient,
@@ -126,17 +126,7 @@ describe('revocation at every level: the seed cases', () => {
 
   /** Starts /authorize for a client and follows redirects until a page or the client's redirect URI. */
   async function landing(clientId: string, jar = new CookieJar()): Promise<{ status: number; html: string; location?: string }> {
-    const query = new URLSearchParams({
-      client_id: clientId,
-      response_type: 'code',
-      redirect_uri: REDIRECT_URI,
-      code_challenge: pkcePair().challenge,
-      code_challenge_method: 'S256',
-      scope: 'mcp:read',
-      resource,
-      state: randomBytes(4).toString('hex'),
-    });
-    let url = new URL(`/authorize?${query}`, server.baseUrl);
+    let url = new URL(authorizeUrl(server.baseUrl, { client_id: clientId }, resource, 'mcp:read', { state: randomBytes(4).toString('hex') }));
     for (let hop = 0; hop < 10; hop += 1) {
       const response = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
       jar.store(response);
