@@ -3,7 +3,6 @@
 // JSON lines only. A changed MCP_PORT moves the default MCP_RESOURCE with it, and the issuer the
 // server records at start is what `clients create-operator` prints afterwards.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,7 +11,7 @@ import { expect } from 'chai';
 import { loadConfig } from '../../src/config.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD } from '../../seeds/01_demo_account.ts';
 import { runCliChild } from '../support/cli.ts';
-import { freePort } from '../support/processes.ts';
+import { freePort, stopChild } from '../support/processes.ts';
 
 const node = resolve('node_modules/.bin/node');
 
@@ -43,12 +42,7 @@ async function start(env: Record<string, string>, terminal: boolean, ready: RegE
   return {
     child,
     output: () => output,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopChild(child),
   };
 }
 
