@@ -133,6 +133,7 @@ describe('admin API', () => {
       .set('authorization', `Bearer ${await operatorToken(server.baseUrl, operator)}`)
       .send({ reason: 'rotated' })
       .expect(200);
-    await request(server.baseUrl).get('/admin/clients').set('authorization', `Bearer ${spareToken}`).expect(401);
+    const refused = await request(server.baseUrl).get('/admin/clients').set('authorization', `Bearer ${spareToken}`).expect(401);
+    expect(refused.body).to.deep.equal({ error: 'invalid_token', error_description: 'token is unknown, revoked or expired' });
   });
 });
