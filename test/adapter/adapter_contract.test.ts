@@ -353,7 +353,18 @@ for (const kind of availableKinds()) {
       });
 
       it('destroying an unknown grant is harmless', async () => {
+        const grant = await createGrant();
+        const tokens = await Promise.all(GRANT_BOUND.map((name) => store(name, grant).then((payload) => ({ name, payload }))));
+        // Rows of every model, and audit rows: nothing removed, nothing recorded for a revocation of nothing.
+        const tables = ['oidc_grants', 'oidc_tokens', 'oidc_models', 'revocation_audit'];
+        const counts = async () => Object.fromEntries(await Promise.all(tables.map(async (table) => [table, Number((await database.db(table).count({ n: '*' }))[0]!.n)])));
+        const before = await counts();
+
         await adapter('Grant').destroy(newId());
+
+        expect(await counts()).to.deep.equal(before);
+        expect(await adapter('Grant').find(grant.jti!)).to.deep.equal(grant);
+        for (const { name, payload } of tokens) expect(await adapter(name).find(payload.jti!), name).to.deep.equal(payload);
       });
     });
 

@@ -2,8 +2,8 @@
 // a grant or token that does not exist: 404, with no audit row (RFC 7009's quiet 200 is for /revoke).
 import { expect } from 'chai';
 import request from 'supertest';
-import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
-import { connectClient, postForm, type RegisteredClient } from '../support/oauth_flow.ts';
+import { connectClient } from '../support/oauth_flow.ts';
+import { createOperator, operatorToken } from '../support/operator.ts';
 import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
 describe('admin API: account lifecycle and unknown targets', () => {
@@ -12,14 +12,7 @@ describe('admin API: account lifecycle and unknown targets', () => {
 
   before(async () => {
     server = await startTestServer();
-    const credentials = await createOperatorClient(server.db, server.adapterFor('Client'), 'ops');
-    const operator: RegisteredClient = { client_id: credentials.clientId, client_secret: credentials.clientSecret };
-    const result = await postForm(server.baseUrl, '/token', operator, {
-      grant_type: 'client_credentials',
-      scope: 'admin',
-      resource: adminResource(server.baseUrl),
-    });
-    token = String(result.body.access_token);
+    token = await operatorToken(server.baseUrl, await createOperator(server));
   });
   after(() => server.close());
 

@@ -1,23 +1,15 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { createOperatorClient, adminResource } from '../../src/admin/operator_clients.ts';
-import { connectClient, introspect, postForm, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
-import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { adminResource } from '../../src/admin/operator_clients.ts';
+import { connectClient, postForm, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { observe, type TokenLiveness } from '../support/observed_server.ts';
+import { createOperator, operatorToken } from '../support/operator.ts';
+import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
 describe('admin API', () => {
   let server: TestServer;
   let operator: RegisteredClient;
-  let observer: RegisteredClient;
-
-  async function operatorToken(client: RegisteredClient = operator): Promise<string> {
-    const result = await postForm(server.baseUrl, '/token', client, {
-      grant_type: 'client_credentials',
-      scope: 'admin',
-      resource: adminResource(server.baseUrl),
-    });
-    expect(result.status, JSON.stringify(result.body)).to.equal(200);
-    return String(result.body.access_token);
-  }
+  let active: TokenLiveness;
 
   async function userTokens(email: string, clientMetadata: Record<string, unknown> = {}) {
     return connectClient(server.baseUrl, { email, password: TEST_PASSWORD }, { resource: server.config.resource, metadata: clientMetadata });
@@ -25,10 +17,8 @@ describe('admin API', () => {
 
   before(async () => {
     server = await startTestServer();
-    const clients = server.adapterFor('Client');
-    const credentials = await createOperatorClient(server.db, clients, 'ops');
-    operator = { client_id: credentials.clientId, client_secret: credentials.clientSecret };
-    observer = await createIntrospector(server);
+    operator = await createOperator(server);
+    ({ active } = await observe(server));
   });
   after(() => server.close());
 
@@ -74,7 +64,7 @@ describe('admin API', () => {
         client: app,
       }));
     }
-    const token = await operatorToken();
+    const token = await operatorToken(server.baseUrl, operator);
     const dry = await request(server.baseUrl)
       .post(`/admin/clients/${app.client_id}/revoke`)
       .set('authorization', `Bearer ${token}`)
@@ -89,8 +79,7 @@ describe('admin API', () => {
     expect(real.body.counts).to.deep.equal(dry.body.counts);
     expect(real.body.counts).to.include({ Grant: 2, AccessToken: 2, RefreshToken: 2 });
 
-    const active = await Promise.all(sessions.map(({ tokens }) => introspect(server.baseUrl, observer, tokens.access_token)));
-    expect(active.map((result) => result.body.active)).to.deep.equal([false, false, true]);
+    expect(await Promise.all(sessions.map(({ tokens }) => active(tokens.access_token)))).to.deep.equal([false, false, true]);
 
     const audit = await request(server.baseUrl).get('/admin/audit?limit=1').set('authorization', `Bearer ${token}`).expect(200);
     expect(audit.body.records[0]).to.include({ action: 'revoke_client', reason: 'owner request' });
@@ -100,19 +89,19 @@ describe('admin API', () => {
   it('deletes a client with everything it was issued', async () => {
     const account = await createTestAccount(server.db);
     const { client, tokens } = await userTokens(account.email);
-    const token = await operatorToken();
+    const token = await operatorToken(server.baseUrl, operator);
     const deleted = await request(server.baseUrl)
       .delete(`/admin/clients/${client.client_id}`)
       .set('authorization', `Bearer ${token}`)
       .send({ reason: 'app deleted' })
       .expect(200);
     expect(deleted.body.counts).to.include({ Client: 1, Grant: 1, AccessToken: 1, RefreshToken: 1 });
-    expect((await introspect(server.baseUrl, observer, tokens.access_token)).body.active).to.equal(false);
+    expect(await active(tokens.access_token)).to.equal(false);
     await request(server.baseUrl).get(`/admin/clients/${client.client_id}`).set('authorization', `Bearer ${token}`).expect(404);
   });
 
   it('answers bad input with OAuth-style JSON errors', async () => {
-    const token = await operatorToken();
+    const token = await operatorToken(server.baseUrl, operator);
     const bad = await request(server.baseUrl)
       .post('/admin/tokens/revoke')
       .set('authorization', `Bearer ${token}`)
@@ -136,15 +125,15 @@ describe('admin API', () => {
   });
 
   it('a disabled operator client loses access at once', async () => {
-    const spare = await createOperatorClient(server.db, server.adapterFor('Client'), 'spare');
-    const spareClient = { client_id: spare.clientId, client_secret: spare.clientSecret };
-    const spareToken = await operatorToken(spareClient);
+    const spare = await createOperator(server, 'spare');
+    const spareToken = await operatorToken(server.baseUrl, spare);
     await request(server.baseUrl).get('/admin/clients').set('authorization', `Bearer ${spareToken}`).expect(200);
     await request(server.baseUrl)
-      .post(`/admin/clients/${spare.clientId}/disable`)
-      .set('authorization', `Bearer ${await operatorToken()}`)
+      .post(`/admin/clients/${spare.client_id}/disable`)
+      .set('authorization', `Bearer ${await operatorToken(server.baseUrl, operator)}`)
       .send({ reason: 'rotated' })
       .expect(200);
-    await request(server.baseUrl).get('/admin/clients').set('authorization', `Bearer ${spareToken}`).expect(401);
+    const refused = await request(server.baseUrl).get('/admin/clients').set('authorization', `Bearer ${spareToken}`).expect(401);
+    expect(refused.body).to.deep.equal({ error: 'invalid_token', error_description: 'token is unknown, revoked or expired' });
   });
 });

@@ -3,11 +3,11 @@
 // HTTP 404) or accepted on both. Accepted rows are dry runs, so the table can run in any order.
 import { expect } from 'chai';
 import request from 'supertest';
-import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
 import type { CliContext } from '../../src/cli/context.ts';
 import { runCli } from '../../src/cli/program.ts';
 import { createLogger } from '../../src/logger.ts';
-import { postForm, registerClient } from '../support/oauth_flow.ts';
+import { registerClient } from '../support/oauth_flow.ts';
+import { createOperator, operatorToken } from '../support/operator.ts';
 import { createTestAccount, startTestServer, type TestServer } from '../support/server.ts';
 
 interface Case {
@@ -31,13 +31,7 @@ describe('operator surfaces: one rule for the CLI and the admin API', function (
   before(async () => {
     server = await startTestServer();
     context = { config: server.config, db: server.db, logger: createLogger('silent'), revocation: server.revocation };
-    const operator = await createOperatorClient(server.db, server.adapterFor('Client'), 'ops');
-    const issued = await postForm(server.baseUrl, '/token', { client_id: operator.clientId, client_secret: operator.clientSecret }, {
-      grant_type: 'client_credentials',
-      scope: 'admin',
-      resource: adminResource(server.baseUrl),
-    });
-    token = String(issued.body.access_token);
+    token = await operatorToken(server.baseUrl, await createOperator(server));
     clientId = (await registerClient(server.baseUrl)).client_id;
     email = (await createTestAccount(server.db)).email;
   });

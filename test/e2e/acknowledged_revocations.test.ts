@@ -4,10 +4,10 @@
 // authorization server killed with SIGKILL. After the restart, the revoked token is refused at the
 // MCP server and its grant is gone. The suite's cluster keeps synchronous_commit on, the default
 // (test/support/private_cluster.ts); with it off, this suite fails (tried: see docs/reliability.md).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { callTool } from '../support/mcp_server.ts';
 import { postgresUrl } from '../support/database.ts';
-import { sleep } from '../support/fault_workload.ts';
 import { createClusterWithDatabase, type PrivateCluster, SUITE_DATABASE } from '../support/private_cluster.ts';
 import {
   type AccountBrowser,

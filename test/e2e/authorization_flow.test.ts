@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
+import { type SignInAccount, startObservedServer } from '../support/observed_server.ts';
+import type { TestServer } from '../support/server.ts';
 import {
   authorize,
   connectClient,
@@ -14,17 +15,13 @@ import {
 
 describe('authorization code flow over HTTP', () => {
   let server: TestServer;
-  let account: { email: string; password: string; id: string };
+  let account: SignInAccount;
   let resource: string;
   /** The MCP resource server's introspecting client: the only kind /introspect answers. */
   let resourceServer: RegisteredClient;
 
   before(async () => {
-    server = await startTestServer();
-    resource = server.config.resource;
-    resourceServer = await createIntrospector(server);
-    const created = await createTestAccount(server.db);
-    account = { ...created, password: TEST_PASSWORD };
+    ({ server, account, resource, observer: resourceServer } = await startObservedServer());
   });
   after(() => server.close());
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import knex, { type Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { postgresUrl } from '../support/database.ts';
 
@@ -17,7 +18,6 @@ const GRANTS = Number(process.env.CRASH_GRANTS ?? 40_000);
 const TOKENS_PER_GRANT = 3;
 const OTHER_GRANTS = 50;
 const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 (postgresUrl() ? describe : describe.skip)('crash safety: kill -9 during a large revocation', function () {
   this.timeout(240_000);

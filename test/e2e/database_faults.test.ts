@@ -6,6 +6,7 @@
 // browser routes) with Retry-After, the MCP server 503 or 401 and never 200, /readyz 503 and
 // /healthz 200; a stalled database fails requests within the configured timeouts instead of hanging
 // them; and both servers recover by themselves when the proxy forwards again.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
 import { authorizeUrl, connectClient, postForm, registerClient, type RegisteredClient, REDIRECT_URI, type TokenSet } from '../support/oauth_flow.ts';
@@ -28,8 +29,6 @@ interface Observation {
 }
 
 const LEAK = /\bat [\w.<>]+ \(|node_modules|\/src\/|\bselect\b.+\bfrom\b|\binsert into\b|\bupdate "?\w+"? set\b|\bdelete from\b|KnexTimeoutError|ECONNREFUSED|Connection terminated/i;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 (postgresUrl() ? describe : describe.skip)('database faults under load (TCP proxy to PostgreSQL)', function () {
   this.timeout(120_000);

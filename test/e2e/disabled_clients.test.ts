@@ -4,70 +4,38 @@
 // until it is enabled. Disabling revokes what the client holds; to see that the refusal does not rest
 // on that, the client also gets a live grant with tokens minted after it was disabled (what a token
 // racing the disable, or a future bug, would leave behind).
-import { execFileSync } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import tls from 'node:tls';
 import { expect } from 'chai';
 import type { Client } from 'oidc-provider';
 import { operatorOperations } from '../../src/revocation/operator_operations.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
-import { connectClient, introspect, pkcePair, postForm, REDIRECT_URI, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
-import { createIntrospector, createTestAccount, TEST_PASSWORD } from '../support/server.ts';
+import { type MetadataDocumentServer, publicClientDocument, startMetadataDocumentServer } from '../support/metadata_documents.ts';
+import { authorizeUrl, connectClient, introspect, postForm, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { observe, type SignInAccount } from '../support/observed_server.ts';
+import { expectInvalidToken } from '../support/refusals.ts';
+import { createIntrospector } from '../support/server.ts';
 import { mintGrant } from '../support/tokens.ts';
 
 const operator = { actor: { type: 'operator' as const, id: 'test' } };
 
 describe('a disabled client is refused everywhere, whatever its kind', function () {
   this.timeout(60_000);
-  let workdir: string;
-  let documents: HttpsServer;
+  let documents: MetadataDocumentServer;
   let stack: McpTestStack;
-  let account: { id: string; email: string; password: string };
+  let account: SignInAccount;
   let resourceServer: RegisteredClient;
   let cimdClientId: string;
-  const defaultCertificates = tls.getCACertificates('default');
 
   before(async () => {
-    workdir = mkdtempSync(join(tmpdir(), 'portcullis-disabled-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
-      '-keyout', join(workdir, 'key.pem'), '-out', join(workdir, 'cert.pem'),
-    ], { stdio: 'ignore' });
-    const certificate = readFileSync(join(workdir, 'cert.pem'), 'utf8');
-    tls.setDefaultCACertificates([...defaultCertificates, certificate]);
-    documents = createHttpsServer({ key: readFileSync(join(workdir, 'key.pem')), cert: certificate }, (req, res) => {
-      if (req.url !== '/client.json') {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' });
-      res.end(JSON.stringify({
-        client_id: cimdClientId,
-        client_name: 'CIMD client',
-        redirect_uris: [REDIRECT_URI],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'none',
-      }));
-    });
-    documents.listen(0, 'localhost');
-    await once(documents, 'listening');
-    cimdClientId = `https://localhost:${(documents.address() as { port: number }).port}/client.json`;
+    documents = await startMetadataDocumentServer();
+    cimdClientId = `${documents.origin}/client.json`;
+    documents.serve('/client.json', publicClientDocument(cimdClientId, { client_name: 'CIMD client' }));
     // Loopback metadata documents are a development-only allowance.
     stack = await startMcpTestStack({ env: { CLIENT_METADATA_ALLOW_LOOPBACK: 'true' } });
-    account = { ...(await createTestAccount(stack.db)), password: TEST_PASSWORD };
-    resourceServer = await createIntrospector(stack);
+    ({ account, observer: resourceServer } = await observe(stack));
   });
   after(async () => {
     await stack?.close();
-    documents?.close();
-    tls.setDefaultCACertificates(defaultCertificates);
-    if (workdir) rmSync(workdir, { recursive: true, force: true });
+    await documents?.close();
   });
 
   /** A live grant with an access and a refresh token, minted with a client object held from before. */
@@ -80,16 +48,7 @@ describe('a disabled client is refused everywhere, whatever its kind', function 
   }
 
   async function authorizeStatus(clientId: string): Promise<{ status: number; location: string | null }> {
-    const query = new URLSearchParams({
-      client_id: clientId,
-      response_type: 'code',
-      redirect_uri: REDIRECT_URI,
-      code_challenge: pkcePair().challenge,
-      code_challenge_method: 'S256',
-      resource: stack.mcpUrl,
-      scope: 'mcp:read',
-    });
-    const response = await fetch(`${stack.baseUrl}/authorize?${query}`, { redirect: 'manual' });
+    const response = await fetch(authorizeUrl(stack.baseUrl, { client_id: clientId }, stack.mcpUrl), { redirect: 'manual' });
     return { status: response.status, location: response.headers.get('location') };
   }
 
@@ -124,8 +83,7 @@ describe('a disabled client is refused everywhere, whatever its kind', function 
       expect([own.status, own.body.error], '/introspect by the client').to.deep.equal([401, 'invalid_client']);
       expect((await introspect(stack.baseUrl, resourceServer, live.accessToken)).body, '/introspect by the resource server').to.deep.equal({ active: false });
 
-      const call = await callTool(stack.mcpUrl, live.accessToken, 'whoami');
-      expect(call.status, 'MCP server').to.equal(401);
+      expectInvalidToken(await callTool(stack.mcpUrl, live.accessToken, 'whoami'), 'token client no longer exists', 'MCP server');
 
       await operatorOperations(stack.db, stack.revocation).enableClient(registered.client_id, operator);
       const again = await authorizeStatus(registered.client_id);
@@ -138,7 +96,7 @@ describe('a disabled client is refused everywhere, whatever its kind', function 
     const { tokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl, client: { client_id: cimdClientId } });
     const outcome = await operatorOperations(stack.db, stack.revocation).deleteClient(cimdClientId, { ...operator, reason: 'test' });
     expect(outcome.counts.Grant, 'its grants go').to.be.at.least(1);
-    expect((await callTool(stack.mcpUrl, tokens.access_token, 'whoami')).status).to.equal(401);
+    expectInvalidToken(await callTool(stack.mcpUrl, tokens.access_token, 'whoami'), 'token is unknown, revoked or expired');
     expect((await authorizeStatus(cimdClientId)).status, '/authorize after delete').to.equal(400);
     await operatorOperations(stack.db, stack.revocation).enableClient(cimdClientId, operator);
     expect((await authorizeStatus(cimdClientId)).status, '/authorize once enabled').to.equal(303);

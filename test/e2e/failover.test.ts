@@ -5,6 +5,7 @@
 // last one is acknowledged the primary crashes, the standby is promoted and the address moves to it.
 // Service resumes by itself, and every acknowledged revocation is still in effect on the new primary.
 // What an operator must configure for that guarantee: docs/reliability.md.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { callTool } from '../support/mcp_server.ts';
 import { postgresUrl } from '../support/database.ts';
@@ -14,7 +15,6 @@ import {
   isUnavailableAnswer,
   lostRevocations,
   recoveryMs,
-  sleep,
   startWorkload,
   untilRecovered,
   within,

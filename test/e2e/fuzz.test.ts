@@ -5,12 +5,12 @@
 // bodies are refused with 413.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
 import { runCli } from '../../src/cli/program.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRevocationService } from '../../src/revocation/revocation_service.ts';
 import { startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
 import { authorizeUrl, connectClient, CookieJar, postForm, REDIRECT_URI, registerClient, type RegisteredClient, type TokenSet } from '../support/oauth_flow.ts';
+import { createOperator, operatorToken } from '../support/operator.ts';
 import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
@@ -129,7 +129,7 @@ describe('fuzzing every surface with hostile input (fast-check)', function () {
   let client: RegisteredClient;
   let confidential: RegisteredClient;
   let tokens: TokenSet;
-  let operatorToken: string;
+  let adminToken: string;
   let account: { email: string; password: string };
 
   before(async () => {
@@ -139,13 +139,7 @@ describe('fuzzing every surface with hostile input (fast-check)', function () {
     account = { email: (await createTestAccount(stack.db)).email, password: TEST_PASSWORD };
     ({ client, tokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl }));
     confidential = await registerClient(stack.baseUrl, { token_endpoint_auth_method: 'client_secret_basic' });
-    const operator = await createOperatorClient(stack.db, stack.adapterFor('Client'), 'fuzz');
-    const issued = await postForm(stack.baseUrl, '/token', { client_id: operator.clientId, client_secret: operator.clientSecret }, {
-      grant_type: 'client_credentials',
-      scope: 'admin',
-      resource: adminResource(stack.baseUrl),
-    });
-    operatorToken = String(issued.body.access_token);
+    adminToken = await operatorToken(stack.baseUrl, await createOperator(stack, 'fuzz'));
   });
   after(async () => {
     console.log(`      ${requests} fuzzed requests: ${JSON.stringify(counts)}`);
@@ -268,7 +262,7 @@ describe('fuzzing every surface with hostile input (fast-check)', function () {
         const path = route.replace(':x', enc(segment || 'x'));
         const answer = await send(`${stack.baseUrl}${path}?${form(query)}`, {
           method,
-          headers: { 'content-type': 'application/json', ...(authorized ? { authorization: `Bearer ${operatorToken}` } : {}) },
+          headers: { 'content-type': 'application/json', ...(authorized ? { authorization: `Bearer ${adminToken}` } : {}) },
           ...(method === 'GET' ? {} : { body: JSON.stringify(body) }),
         });
         judge('admin', answer, { oauthJson: true });
@@ -366,7 +360,7 @@ describe('fuzzing every surface with hostile input (fast-check)', function () {
   });
 
   it('NUL characters, which PostgreSQL text cannot hold, are a 400 everywhere (found by the fuzzer in the CLI)', async () => {
-    const auth = { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' };
+    const auth = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
     const cases: [string, string, RequestInit][] = [
       ['admin', '/admin/clients/a%00b', { headers: auth }],
       ['admin', '/admin/grants/a%00b/revoke', { method: 'POST', headers: auth, body: '{}' }],
@@ -397,7 +391,7 @@ describe('fuzzing every surface with hostile input (fast-check)', function () {
         const body = type === 'application/json' ? JSON.stringify({ token: big, client_name: big }) : `token=${big}&client_id=${client.client_id}`;
         const answer = await send(`${stack.baseUrl}${path}`, {
           method: 'POST',
-          headers: { 'content-type': type, authorization: `Bearer ${operatorToken}` },
+          headers: { 'content-type': type, authorization: `Bearer ${adminToken}` },
           body,
         });
         expect(answer.status, answer.text.slice(0, 200)).to.equal(413);

@@ -11,6 +11,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { registerClient } from '../support/oauth_flow.ts';
 import { postgresUrl } from '../support/database.ts';
@@ -136,7 +137,7 @@ describe('shutdown that drains (SIGTERM under npm start / npm run start:mcp)', f
     let refused = false;
     for (let attempt = 0; attempt < 100 && !refused; attempt += 1) {
       refused = await connectionRefused(server.origin);
-      if (!refused) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (!refused) await sleep(20);
     }
     expect(refused, 'new connections are refused after SIGTERM').to.equal(true);
     // The bodies complete one by one over ~2 s, well inside the grace period.

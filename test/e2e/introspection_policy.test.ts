@@ -3,12 +3,12 @@
 // tokens issued for its resource; every other question is answered `active: false`. And the
 // client_credentials grant belongs to operator clients alone, never to public or registered clients.
 import { expect } from 'chai';
-import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
 import { createResourceServerClient } from '../../src/admin/resource_server_clients.ts';
 import type { CliContext } from '../../src/cli/context.ts';
 import { runCli } from '../../src/cli/program.ts';
 import { createLogger } from '../../src/logger.ts';
 import { connectClient, introspect, postForm, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { createOperator, operatorToken } from '../support/operator.ts';
 import { createIntrospector, createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
 describe('introspection is for resource servers, client credentials for operators', function () {
@@ -65,14 +65,8 @@ describe('introspection is for resource servers, client credentials for operator
     expect((await introspect(server.baseUrl, otherClient, tokens.access_token)).body).to.deep.equal({ active: false });
 
     // Nor does this resource's server see an operator's admin token.
-    const operator = await createOperatorClient(server.db, server.adapterFor('Client'), 'ops');
-    const admin = await postForm(server.baseUrl, '/token', { client_id: operator.clientId, client_secret: operator.clientSecret }, {
-      grant_type: 'client_credentials',
-      scope: 'admin',
-      resource: adminResource(server.baseUrl),
-    });
-    expect(admin.status).to.equal(200);
-    expect((await introspect(server.baseUrl, resourceServer, String(admin.body.access_token))).body).to.deep.equal({ active: false });
+    const admin = await operatorToken(server.baseUrl, await createOperator(server));
+    expect((await introspect(server.baseUrl, resourceServer, admin)).body).to.deep.equal({ active: false });
   });
 
   it('the client_credentials grant is refused to public and registered clients, whatever they registered', async () => {

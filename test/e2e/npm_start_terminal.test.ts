@@ -3,15 +3,15 @@
 // JSON lines only. A changed MCP_PORT moves the default MCP_RESOURCE with it, and the issuer the
 // server records at start is what `clients create-operator` prints afterwards.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD } from '../../seeds/01_demo_account.ts';
 import { runCliChild } from '../support/cli.ts';
-import { freePort } from '../support/processes.ts';
+import { freePort, stopChild } from '../support/processes.ts';
 
 const node = resolve('node_modules/.bin/node');
 
@@ -37,17 +37,12 @@ async function start(env: Record<string, string>, terminal: boolean, ready: RegE
       child.kill('SIGKILL');
       throw new Error(`npm start did not get ready:\n${output}`);
     }
-    await new Promise((done) => setTimeout(done, 100));
+    await sleep(100);
   }
   return {
     child,
     output: () => output,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopChild(child),
   };
 }
 

@@ -4,6 +4,7 @@
 // processes by polling (LISTEN cannot work through transaction pooling: the key watcher notices once,
 // logs it, and relies on KEYS_REFRESH_INTERVAL — no crash, no reconnect loop), and restarting
 // PgBouncer mid-load is survived like a database restart.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import pg from 'pg';
 import { callTool } from '../support/mcp_server.ts';
@@ -14,7 +15,6 @@ import {
   isUnavailableAnswer,
   lostRevocations,
   recoveryMs,
-  sleep,
   startWorkload,
   untilRecovered,
   within,

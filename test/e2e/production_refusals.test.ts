@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { newSecretsKey } from '../../src/secrets/keyring.ts';
 import { freePort } from '../support/processes.ts';
@@ -119,7 +120,7 @@ describe('production refuses unsafe settings', () => {
         const up = await fetch(`http://127.0.0.1:${mcpPort}/healthz`).then((response) => response.ok, () => false);
         if (up) break;
         expect(Date.now(), 'started within 60 s').to.be.below(deadline);
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await sleep(200);
       }
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).to.equal(200);
       for (const publicPort of [port, mcpPort]) expect((await fetch(`http://127.0.0.1:${publicPort}/metrics`)).status, `public port ${publicPort}`).to.equal(404);

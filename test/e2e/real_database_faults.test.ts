@@ -10,6 +10,7 @@
 //
 // Needs PostgreSQL's binaries (/usr/lib/postgresql/15/bin) and runs when DATABASE_URL is set (CI); the
 // machine's shared cluster is never touched.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { postgresUrl } from '../support/database.ts';
 import {
@@ -19,7 +20,6 @@ import {
   isUnavailableAnswer,
   lostRevocations,
   recoveryMs,
-  sleep,
   startWorkload,
   untilRecovered,
   within,

@@ -3,7 +3,7 @@
 // Document, and a client written straight to the store (as the CLI does).
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { pkcePair } from '../support/oauth_flow.ts';
+import { authorizeUrl } from '../support/oauth_flow.ts';
 import { publicClientDocument, startMetadataDocumentServer, type MetadataDocumentServer } from '../support/metadata_documents.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -52,14 +52,8 @@ describe('one redirect policy for every kind of client', () => {
   }
 
   async function authorizeStatus(clientId: string, redirectUri: string) {
-    const query = new URLSearchParams({
-      client_id: clientId,
-      response_type: 'code',
-      redirect_uri: redirectUri,
-      code_challenge: pkcePair().challenge,
-      code_challenge_method: 'S256',
-    });
-    const response = await fetch(`${server.baseUrl}/authorize?${query}`, { redirect: 'manual' });
+    const url = authorizeUrl(server.baseUrl, { client_id: clientId }, server.config.resource, undefined, { redirect_uri: redirectUri, scope: undefined, resource: undefined });
+    const response = await fetch(url, { redirect: 'manual' });
     return { status: response.status, text: await response.text() };
   }
 

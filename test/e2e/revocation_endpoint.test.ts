@@ -8,23 +8,19 @@ import {
   revoke,
   type TokenSet,
 } from '../support/oauth_flow.ts';
-import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
-import { registerObserver } from '../revocation/helpers.ts';
+import { type SignInAccount, startObservedServer, type TokenLiveness } from '../support/observed_server.ts';
+import type { TestServer } from '../support/server.ts';
 
 const CONFIDENTIAL = { token_endpoint_auth_method: 'client_secret_basic' };
 
 describe('RFC 7009 revocation endpoint', () => {
   let server: TestServer;
-  let account: { email: string; password: string };
+  let account: SignInAccount;
   let resource: string;
-  /** Liveness as the resource server's /introspect (access tokens) and the provider's models (refresh tokens) judge it. */
-  let active: (token: string) => Promise<boolean>;
+  let active: TokenLiveness;
 
   before(async () => {
-    server = await startTestServer();
-    resource = server.config.resource;
-    account = { email: (await createTestAccount(server.db)).email, password: TEST_PASSWORD };
-    active = await registerObserver(server);
+    ({ server, account, resource, active } = await startObservedServer());
   });
   after(() => server.close());
 

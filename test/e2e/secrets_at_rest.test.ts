@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
 import { loadServerKeys, rotateServerKeys } from '../../src/storage/key_store.ts';
 import { loadKeyring } from '../../src/secrets/keyring_source.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -17,13 +16,13 @@ import {
   authorize,
   CookieJar,
   exchangeCode,
-  postForm,
   refresh,
   registerClient,
   type RegisteredClient,
   revoke,
   type TokenSet,
 } from '../support/oauth_flow.ts';
+import { createOperator, operatorToken } from '../support/operator.ts';
 import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 import type { McpTestStack } from '../support/mcp_server.ts';
 
@@ -144,14 +143,9 @@ describe('no presentable secret is stored in the database', () => {
     expect(String(failed)).to.include('401');
     expect((await callTool(server.mcpUrl, latestA.access_token, 'whoami')).status).to.equal(200);
     expect((await callTool(server.mcpUrl, tokensB.access_token, 'whoami')).status).to.equal(401);
-    const operator = await createOperatorClient(server.db, server.adapterFor('Client'), 'secrets');
-    loggable.set(operator.clientSecret, 'operator client secret');
-    const issued = await postForm(server.baseUrl, '/token', { client_id: operator.clientId, client_secret: operator.clientSecret }, {
-      grant_type: 'client_credentials',
-      scope: 'admin',
-      resource: adminResource(server.baseUrl),
-    });
-    const adminToken = String(issued.body.access_token);
+    const operator = await createOperator(server, 'secrets');
+    loggable.set(operator.client_secret, 'operator client secret');
+    const adminToken = await operatorToken(server.baseUrl, operator);
     loggable.set(adminToken, 'admin access token');
     const adminCall = await fetch(`${server.baseUrl}/admin/tokens/revoke`, {
       method: 'POST',
@@ -177,7 +171,7 @@ describe('no presentable secret is stored in the database', () => {
     }
     for (const [index, cookieKey] of serverKeys.cookieKeys.entries()) keep(`cookie key ${index}`, cookieKey);
     keep('B client secret', clientB.client_secret);
-    keep('operator client secret', operator.clientSecret);
+    keep('operator client secret', operator.client_secret);
 
     const dump = await dumpDatabase();
     // The dump is real: the live tokens' rows are there, under their hashes.

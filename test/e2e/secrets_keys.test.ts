@@ -4,7 +4,6 @@
 // clear before encryption existed are encrypted when a server starts; `secrets decrypt` (the way back
 // to 0.1.0) stores them in clear again.
 import { expect } from 'chai';
-import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
 import { runCli } from '../../src/cli/program.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRevocationService } from '../../src/revocation/revocation_service.ts';
@@ -12,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Keyring, newSecretsKey, parseSecretsKey } from '../../src/secrets/keyring.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { postForm, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
+import { createOperator, requestOperatorToken } from '../support/operator.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 function keyIdOf(key: string): string {
@@ -47,7 +47,7 @@ describe('secrets keys (SECRETS_KEY) rotation', () => {
 
       const first = await start(a);
       const client = await registerClient(first.baseUrl, { token_endpoint_auth_method: 'client_secret_basic' });
-      const operator = await createOperatorClient(first.db, first.adapterFor('Client'), 'keys test');
+      const operator = await createOperator(first, 'keys test');
       const published = await (await fetch(`${first.baseUrl}/jwks`)).json();
       await first.close();
 
@@ -62,17 +62,9 @@ describe('secrets keys (SECRETS_KEY) rotation', () => {
           headers: { authorization: `Bearer ${client.registration_access_token}` },
         });
         expect(((await read.json()) as RegisteredClient).client_secret, `${label}: RFC 7592 read`).to.equal(client.client_secret);
-        const issued = await postForm(server.baseUrl, '/token', { client_id: operator.clientId, client_secret: operator.clientSecret }, {
-          grant_type: 'client_credentials',
-          scope: 'admin',
-          resource: adminResource(server.baseUrl),
-        });
+        const issued = await requestOperatorToken(server.baseUrl, operator);
         expect(issued.status, `${label}: operator token`).to.equal(200);
-        const refused = await postForm(server.baseUrl, '/token', { client_id: operator.clientId, client_secret: `${operator.clientSecret}x` }, {
-          grant_type: 'client_credentials',
-          scope: 'admin',
-          resource: adminResource(server.baseUrl),
-        });
+        const refused = await requestOperatorToken(server.baseUrl, { ...operator, client_secret: `${operator.client_secret}x` });
         expect(refused.status, `${label}: operator with a wrong secret`).to.equal(401);
         expect(await (await fetch(`${server.baseUrl}/jwks`)).json(), `${label}: published keys`).to.deep.equal(published);
       };
@@ -156,7 +148,7 @@ describe('secrets keys (SECRETS_KEY) rotation', () => {
       const first = await startTestServer({ database, env: { SECRETS_KEY: key } });
       servers.push(first);
       const client = await registerClient(first.baseUrl, { token_endpoint_auth_method: 'client_secret_basic' });
-      await createOperatorClient(first.db, first.adapterFor('Client'), 'decrypt test');
+      await createOperator(first, 'decrypt test');
       const published = await (await fetch(`${first.baseUrl}/jwks`)).json();
       const logger = createLogger('silent');
       const decrypt = () =>

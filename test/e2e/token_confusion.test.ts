@@ -3,7 +3,7 @@
 // disabled and deleted clients, a replayed authorization code (whose first tokens must die too), and
 // refresh tokens or codes presented by another client.
 import { expect } from 'chai';
-import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
+import { adminResource } from '../../src/admin/operator_clients.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
 import {
   authorize,
@@ -17,45 +17,36 @@ import {
   REDIRECT_URI,
   type TokenSet,
 } from '../support/oauth_flow.ts';
-import { createIntrospector, createTestAccount, TEST_PASSWORD } from '../support/server.ts';
+import { createOperator, operatorToken, requestOperatorToken } from '../support/operator.ts';
+import { expectInvalidToken, expectTokenEndpointRefusal } from '../support/refusals.ts';
+import { observe, type SignInAccount } from '../support/observed_server.ts';
 
 describe('token confusion and replay fail closed', () => {
   let stack: McpTestStack;
-  let account: { email: string; password: string };
+  let account: SignInAccount;
   let observer: RegisteredClient;
   let operator: RegisteredClient;
 
   before(async () => {
     stack = await startMcpTestStack();
-    account = { email: (await createTestAccount(stack.db)).email, password: TEST_PASSWORD };
-    observer = await createIntrospector(stack);
-    const credentials = await createOperatorClient(stack.db, stack.adapterFor('Client'), 'confusion');
-    operator = { client_id: credentials.clientId, client_secret: credentials.clientSecret };
+    ({ account, observer } = await observe(stack));
+    operator = await createOperator(stack, 'confusion');
   });
   after(() => stack.close());
 
   const connect = (metadata: Record<string, unknown> = {}) =>
     connectClient(stack.baseUrl, account, { resource: stack.mcpUrl, metadata });
 
-  async function adminToken(): Promise<string> {
-    const issued = await postForm(stack.baseUrl, '/token', operator, {
-      grant_type: 'client_credentials',
-      scope: 'admin',
-      resource: adminResource(stack.baseUrl),
-    });
-    expect(issued.status, JSON.stringify(issued.body)).to.equal(200);
-    return String(issued.body.access_token);
-  }
-
-  async function adminCall(token: string): Promise<number> {
+  /** The admin API's answer to `token`: its status and, for a refusal, the reason it gives. */
+  async function adminCall(token: string): Promise<{ status: number; description?: string }> {
     const response = await fetch(`${stack.baseUrl}/admin/clients`, { headers: { authorization: `Bearer ${token}` } });
-    await response.body?.cancel();
-    return response.status;
+    const body = (await response.json()) as { error_description?: string };
+    return { status: response.status, description: body.error_description };
   }
 
-  /** Dead everywhere: the MCP server refuses it, introspection calls it inactive. */
+  /** Dead everywhere: the MCP server refuses it (its rows are gone), introspection calls it inactive. */
   async function expectDead(tokens: TokenSet, label: string): Promise<void> {
-    expect((await callTool(stack.mcpUrl, tokens.access_token, 'whoami')).status, `${label}: MCP`).to.equal(401);
+    expectInvalidToken(await callTool(stack.mcpUrl, tokens.access_token, 'whoami'), 'token is unknown, revoked or expired', `${label}: MCP`);
     expect((await introspect(stack.baseUrl, observer, tokens.access_token)).body, `${label}: introspect access`).to.deep.equal({ active: false });
     if (tokens.refresh_token) {
       expect((await introspect(stack.baseUrl, observer, tokens.refresh_token)).body, `${label}: introspect refresh`).to.deep.equal({ active: false });
@@ -70,12 +61,12 @@ describe('token confusion and replay fail closed', () => {
   describe('a token for another resource', () => {
     it("a user's MCP access token is refused by the admin API; an operator's admin token by the MCP server", async () => {
       const { tokens } = await connect();
-      expect(await adminCall(tokens.access_token)).to.equal(401);
-      const admin = await adminToken();
-      expect(await adminCall(admin)).to.equal(200);
-      const atMcp = await callTool(stack.mcpUrl, admin, 'whoami');
-      expect(atMcp.status).to.equal(401);
-      expect(atMcp.headers.get('www-authenticate')).to.include('invalid_token');
+      // The admin API knows only client-credentials tokens: a user's access token is none.
+      expect(await adminCall(tokens.access_token)).to.deep.equal({ status: 401, description: 'token is unknown, revoked or expired' });
+      const admin = await operatorToken(stack.baseUrl, operator);
+      expect((await adminCall(admin)).status).to.equal(200);
+      // Nor the MCP server any but access tokens: an operator's client-credentials token is none.
+      expectInvalidToken(await callTool(stack.mcpUrl, admin, 'whoami'), 'token is unknown, revoked or expired');
     });
 
     it('a refresh token cannot be traded for a token of another resource; an unknown resource gets no token at all', async () => {
@@ -98,14 +89,12 @@ describe('token confusion and replay fail closed', () => {
 
     it('a refresh token or an authorization code is not an access token anywhere', async () => {
       const { client, tokens } = await connect();
-      expect((await callTool(stack.mcpUrl, tokens.refresh_token!, 'whoami')).status).to.equal(401);
-      expect(await adminCall(tokens.refresh_token!)).to.equal(401);
+      expectInvalidToken(await callTool(stack.mcpUrl, tokens.refresh_token!, 'whoami'), 'token is unknown, revoked or expired');
+      expect(await adminCall(tokens.refresh_token!)).to.deep.equal({ status: 401, description: 'token is unknown, revoked or expired' });
       const authorization = await authorize(stack.baseUrl, { client, ...account, resource: stack.mcpUrl, scope: 'mcp:read' });
-      expect((await callTool(stack.mcpUrl, authorization.code, 'whoami')).status).to.equal(401);
+      expectInvalidToken(await callTool(stack.mcpUrl, authorization.code, 'whoami'), 'token is unknown, revoked or expired');
       // And an access token is not a refresh token.
-      const asRefresh = await refresh(stack.baseUrl, client, tokens.access_token);
-      expect(asRefresh.status).to.equal(400);
-      expect(asRefresh.body.error).to.equal('invalid_grant');
+      expectTokenEndpointRefusal(await refresh(stack.baseUrl, client, tokens.access_token), 'invalid_grant');
     });
   });
 
@@ -115,9 +104,7 @@ describe('token confusion and replay fail closed', () => {
       await expectAlive(tokens, 'before');
       await stack.revocation.disableClient(client.client_id, { actor: { type: 'operator', id: 'test' } });
       await expectDead(tokens, 'disabled');
-      const refreshed = await refresh(stack.baseUrl, client, tokens.refresh_token!);
-      expect(refreshed.status).to.be.oneOf([400, 401]);
-      expect(refreshed.body).to.not.have.property('access_token');
+      expectTokenEndpointRefusal(await refresh(stack.baseUrl, client, tokens.refresh_token!), 'invalid_client');
       const started = await fetch(
         `${stack.baseUrl}/authorize?${new URLSearchParams({
           client_id: client.client_id,
@@ -132,7 +119,7 @@ describe('token confusion and replay fail closed', () => {
       expect(await started.text()).to.include('invalid_client');
       await stack.revocation.enableClient(client.client_id, { actor: { type: 'operator', id: 'test' } });
       await expectDead(tokens, 'enabled again');
-      expect((await refresh(stack.baseUrl, client, tokens.refresh_token!)).status).to.equal(400);
+      expectTokenEndpointRefusal(await refresh(stack.baseUrl, client, tokens.refresh_token!), 'invalid_grant');
     });
 
     it('a deleted client (RFC 7592 DELETE and operator delete): tokens dead, client_id unusable', async () => {
@@ -148,25 +135,21 @@ describe('token confusion and replay fail closed', () => {
           await stack.revocation.deleteClient(client.client_id, { actor: { type: 'operator', id: 'test' } });
         }
         await expectDead(tokens, how);
-        const refreshed = await refresh(stack.baseUrl, client, tokens.refresh_token!);
-        expect(refreshed.status, how).to.be.oneOf([400, 401]);
-        expect(refreshed.body).to.not.have.property('access_token');
+        expectTokenEndpointRefusal(await refresh(stack.baseUrl, client, tokens.refresh_token!), 'invalid_client', how);
       }
     });
 
     it('a disabled or deleted operator client loses the admin API at once', async () => {
-      const credentials = await createOperatorClient(stack.db, stack.adapterFor('Client'), 'short-lived');
-      const spare: RegisteredClient = { client_id: credentials.clientId, client_secret: credentials.clientSecret };
-      const issue = () =>
-        postForm(stack.baseUrl, '/token', spare, { grant_type: 'client_credentials', scope: 'admin', resource: adminResource(stack.baseUrl) });
+      const spare = await createOperator(stack, 'short-lived');
+      const issue = () => requestOperatorToken(stack.baseUrl, spare);
       const token = String((await issue()).body.access_token);
-      expect(await adminCall(token)).to.equal(200);
+      expect((await adminCall(token)).status).to.equal(200);
       await stack.revocation.disableClient(spare.client_id, { actor: { type: 'operator', id: 'test' } });
-      expect(await adminCall(token)).to.equal(401);
-      expect((await issue()).status).to.equal(401);
+      expect(await adminCall(token), 'disabled').to.deep.equal({ status: 401, description: 'token is unknown, revoked or expired' });
+      expectTokenEndpointRefusal(await issue(), 'invalid_client', 'disabled');
       await stack.revocation.deleteClient(spare.client_id, { actor: { type: 'operator', id: 'test' } });
-      expect(await adminCall(token)).to.equal(401);
-      expect((await issue()).status).to.equal(401);
+      expect(await adminCall(token), 'deleted').to.deep.equal({ status: 401, description: 'token is unknown, revoked or expired' });
+      expectTokenEndpointRefusal(await issue(), 'invalid_client', 'deleted');
     });
   });
 
@@ -178,12 +161,9 @@ describe('token confusion and replay fail closed', () => {
         expect(first.status).to.equal(200);
         const tokens = first.body as unknown as TokenSet;
         await expectAlive(tokens, 'first exchange');
-        const replay = await exchangeCode(stack.baseUrl, client, authorization, stack.mcpUrl);
-        expect(replay.status).to.equal(400);
-        expect(replay.body.error).to.equal('invalid_grant');
-        expect(replay.body).to.not.have.property('access_token');
+        expectTokenEndpointRefusal(await exchangeCode(stack.baseUrl, client, authorization, stack.mcpUrl), 'invalid_grant', 'replay');
         await expectDead(tokens, 'after the replay');
-        expect((await refresh(stack.baseUrl, client, tokens.refresh_token!)).status).to.equal(400);
+        expectTokenEndpointRefusal(await refresh(stack.baseUrl, client, tokens.refresh_token!), 'invalid_grant', 'refresh after the replay');
       }
     });
   });
@@ -192,10 +172,7 @@ describe('token confusion and replay fail closed', () => {
     it("another client's refresh token: invalid_grant, no token, for public and confidential thieves", async () => {
       const { client: victim, tokens } = await connect();
       for (const thief of [await registerClient(stack.baseUrl), await registerClient(stack.baseUrl, { token_endpoint_auth_method: 'client_secret_basic' })]) {
-        const stolen = await refresh(stack.baseUrl, thief, tokens.refresh_token!);
-        expect(stolen.status).to.equal(400);
-        expect(stolen.body.error).to.equal('invalid_grant');
-        expect(stolen.body).to.not.have.property('access_token');
+        expectTokenEndpointRefusal(await refresh(stack.baseUrl, thief, tokens.refresh_token!), 'invalid_grant');
       }
       // The thief named the victim's client_id without its credentials: a confidential victim is not
       // impersonated (invalid_client); a public victim is exactly what refresh-token rotation is for.
@@ -205,8 +182,7 @@ describe('token confusion and replay fail closed', () => {
         refresh_token: confidential.tokens.refresh_token!,
         client_id: confidential.client.client_id,
       });
-      expect(impersonation.status).to.equal(401);
-      expect(impersonation.body.error).to.equal('invalid_client');
+      expectTokenEndpointRefusal(impersonation, 'invalid_client');
       // The victims still hold working tokens: a thief's attempt is refused without side effects on them.
       await expectAlive(tokens, 'victim after the theft attempts');
       expect((await refresh(stack.baseUrl, victim, tokens.refresh_token!)).status).to.equal(200);
@@ -216,15 +192,11 @@ describe('token confusion and replay fail closed', () => {
       const victim = await registerClient(stack.baseUrl);
       const thief = await registerClient(stack.baseUrl);
       const authorization = await authorize(stack.baseUrl, { client: victim, ...account, resource: stack.mcpUrl, scope: 'mcp:read' });
-      const stolen = await exchangeCode(stack.baseUrl, thief, authorization, stack.mcpUrl);
-      expect(stolen.status).to.equal(400);
-      expect(stolen.body.error).to.equal('invalid_grant');
-      expect(stolen.body).to.not.have.property('access_token');
+      expectTokenEndpointRefusal(await exchangeCode(stack.baseUrl, thief, authorization, stack.mcpUrl), 'invalid_grant', 'stolen code');
       // A code with the wrong verifier is refused too.
       const other = await authorize(stack.baseUrl, { client: victim, ...account, resource: stack.mcpUrl, scope: 'mcp:read' });
       const wrongVerifier = await exchangeCode(stack.baseUrl, victim, { ...other, verifier: authorization.verifier }, stack.mcpUrl);
-      expect(wrongVerifier.status).to.equal(400);
-      expect(wrongVerifier.body).to.not.have.property('access_token');
+      expectTokenEndpointRefusal(wrongVerifier, 'invalid_grant', 'wrong verifier');
     });
   });
 });

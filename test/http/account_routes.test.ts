@@ -1,5 +1,6 @@
 // The account pages over plain HTTP (no browser): sign-in on the provider's session, CSRF, caching
 // and security headers, disconnect one / all through the revocation service, sign-out, password change.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import request from 'supertest';
 import { authenticate } from '../../src/storage/account_store.ts';
@@ -32,7 +33,7 @@ describe('account pages (HTTP)', () => {
     for (let attempt = 0; attempt < 50; attempt += 1) {
       const [grant] = await listGrants(stack.db, { clientId });
       if (grant?.lastUsedAt) return grant;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
     throw new Error('last use was never recorded');
   }

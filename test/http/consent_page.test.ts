@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { pkcePair, registerClient } from '../support/oauth_flow.ts';
+import { authorizeUrl, pkcePair, registerClient } from '../support/oauth_flow.ts';
 import { publicClientDocument, startMetadataDocumentServer, type MetadataDocumentServer } from '../support/metadata_documents.ts';
 import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 import { mintGrant } from '../support/tokens.ts';
@@ -27,15 +27,8 @@ describe('consent page: who is asking, and where you go next', () => {
   /** Signs in through /authorize and returns the consent page's HTML. */
   async function consentPage(clientId: string, redirectUri: string): Promise<string> {
     const agent = request.agent(server.baseUrl);
-    const query = new URLSearchParams({
-      client_id: clientId,
-      response_type: 'code',
-      redirect_uri: redirectUri,
-      code_challenge: pkcePair().challenge,
-      code_challenge_method: 'S256',
-      scope: 'mcp:read',
-    });
-    let response = await agent.get(`/authorize?${query}`);
+    const url = new URL(authorizeUrl(server.baseUrl, { client_id: clientId }, server.config.resource, 'mcp:read', { redirect_uri: redirectUri, resource: undefined }));
+    let response = await agent.get(`${url.pathname}${url.search}`);
     for (let hop = 0; hop < 10; hop += 1) {
       if (response.status === 303 || response.status === 302) {
         response = await agent.get(new URL(response.headers.location!, server.baseUrl).pathname);

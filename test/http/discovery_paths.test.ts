@@ -2,20 +2,12 @@
 // /.well-known/oauth-authorization-server; OIDC discovery appends /.well-known/openid-configuration to
 // the issuer. Checked with an issuer at the root and one with a path, through two real clients.
 import { expect } from 'chai';
-import { createServer } from 'node:net';
 import { discoverAuthorizationServerMetadata } from '@modelcontextprotocol/sdk/client/auth.js';
 import * as oidc from 'openid-client';
 import { connectMcpClient, HeadlessOAuthProvider } from '../support/mcp_client.ts';
 import { startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
+import { freePort } from '../support/processes.ts';
 import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => probe.once('listening', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** The MCP SDK's discovery, recording the URLs it tried. */
 async function sdkDiscovery(issuer: string): Promise<{ metadata: Record<string, unknown> | undefined; tried: string[] }> {

@@ -2,10 +2,10 @@
 // MCP server, the admin API, /readyz), while 429s keep their own window (test/e2e/rate_limits.test.ts).
 import { expect } from 'chai';
 import request from 'supertest';
-import { adminResource, createOperatorClient } from '../../src/admin/operator_clients.ts';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../src/retry_after.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
 import { connectClient, postForm } from '../support/oauth_flow.ts';
+import { createOperator, operatorToken } from '../support/operator.ts';
 import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
 describe('Retry-After of a 503', () => {
@@ -23,10 +23,7 @@ describe('Retry-After of a 503', () => {
     stack = await startMcpTestStack();
     const user = { ...(await createTestAccount(stack.db)), password: TEST_PASSWORD };
     const app = await connectClient(stack.baseUrl, user, { resource: stack.mcpUrl });
-    const credentials = await createOperatorClient(stack.db, stack.adapterFor('Client'), 'ops');
-    const operator = { client_id: credentials.clientId, client_secret: credentials.clientSecret };
-    const issued = await postForm(stack.baseUrl, '/token', operator, { grant_type: 'client_credentials', scope: 'admin', resource: adminResource(stack.baseUrl) });
-    expect(issued.status, JSON.stringify(issued.body)).to.equal(200);
+    const adminToken = await operatorToken(stack.baseUrl, await createOperator(stack));
     const browser = request.agent(stack.baseUrl);
     const form = await browser.get('/account').expect(200);
     const csrf = /name="csrf" value="([^"]+)"/.exec(form.text)![1]!;
@@ -48,7 +45,7 @@ describe('Retry-After of a 503', () => {
     expect(mcp.status, 'MCP server').to.equal(503);
     expect(mcp.headers.get('retry-after'), 'MCP server').to.equal(expected);
 
-    const admin = await request(stack.baseUrl).get('/admin/clients').set('Authorization', `Bearer ${String(issued.body.access_token)}`).expect(503);
+    const admin = await request(stack.baseUrl).get('/admin/clients').set('Authorization', `Bearer ${adminToken}`).expect(503);
     expect(admin.body).to.include({ error: 'temporarily_unavailable' });
     expect(admin.headers['retry-after'], 'admin API').to.equal(expected);
 

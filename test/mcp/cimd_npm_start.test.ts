@@ -4,28 +4,21 @@
 // the child trusts through NODE_EXTRA_CA_CERTS. Then the user's tokens are revoked: 401, and the SDK
 // authorizes again through the same document.
 import { expect } from 'chai';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEMO_EMAIL, DEMO_PASSWORD } from '../../seeds/01_demo_account.ts';
 import { callToolReauthorizing, connectMcpClient, HeadlessOAuthProvider, MCP_REDIRECT_URI } from '../support/mcp_client.ts';
 import { bearerChallenge, callTool } from '../support/mcp_server.ts';
+import { type MetadataDocumentServer, publicClientDocument, startMetadataDocumentServer } from '../support/metadata_documents.ts';
 import { revoke } from '../support/oauth_flow.ts';
+import { freePort } from '../support/processes.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 async function waitFor(url: string, child: ChildProcess, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -36,7 +29,7 @@ async function waitFor(url: string, child: ChildProcess, timeoutMs = 45_000): Pr
     } catch {
       // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   throw new Error(`${url} did not come up`);
 }
@@ -44,53 +37,24 @@ async function waitFor(url: string, child: ChildProcess, timeoutMs = 45_000): Pr
 describe('npm start + MCP SDK client with a Client ID Metadata Document (https, self-signed)', function () {
   this.timeout(120_000);
   let workdir: string;
-  let documents: HttpsServer;
+  let documents: MetadataDocumentServer;
   let child: ChildProcess;
   let output = '';
   let issuer: string;
   let mcpUrl: string;
   let clientId: string;
-  const fetchedPaths: string[] = [];
 
   before(async () => {
     workdir = mkdtempSync(join(tmpdir(), 'portcullis-cimd-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
-      '-keyout', join(workdir, 'key.pem'), '-out', join(workdir, 'cert.pem'),
-    ], { stdio: 'ignore' });
-
     const mcpPort = await freePort();
     const asPort = await freePort();
     issuer = `http://localhost:${asPort}`;
     mcpUrl = `http://localhost:${mcpPort}/mcp`;
 
-    documents = createHttpsServer(
-      { key: readFileSync(join(workdir, 'key.pem')), cert: readFileSync(join(workdir, 'cert.pem')) },
-      (req, res) => {
-        fetchedPaths.push(req.url ?? '');
-        const documentsFor: Record<string, Record<string, unknown>> = {
-          '/client.json': { client_id: clientId, redirect_uris: [MCP_REDIRECT_URI] },
-          '/impostor.json': { client_id: 'https://somewhere.else/client.json', redirect_uris: [MCP_REDIRECT_URI] },
-        };
-        const body = documentsFor[req.url ?? ''];
-        if (!body) {
-          res.writeHead(404).end();
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' });
-        res.end(JSON.stringify({
-          client_name: 'CIMD test client',
-          grant_types: ['authorization_code', 'refresh_token'],
-          response_types: ['code'],
-          token_endpoint_auth_method: 'none',
-          ...body,
-        }));
-      },
-    );
-    documents.listen(0, 'localhost');
-    await once(documents, 'listening');
-    clientId = `https://localhost:${(documents.address() as { port: number }).port}/client.json`;
+    documents = await startMetadataDocumentServer();
+    const document = (id: string) => publicClientDocument(id, { client_name: 'CIMD test client', redirect_uris: [MCP_REDIRECT_URI] });
+    clientId = documents.serve('/client.json', document(`${documents.origin}/client.json`));
+    documents.serve('/impostor.json', document('https://somewhere.else/client.json'));
 
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.DATABASE_URL;
@@ -106,7 +70,7 @@ describe('npm start + MCP SDK client with a Client ID Metadata Document (https, 
         JANITOR_INTERVAL: '0',
         METRICS_PORT: '0',
         LOG_LEVEL: 'warn',
-        NODE_EXTRA_CA_CERTS: join(workdir, 'cert.pem'),
+        NODE_EXTRA_CA_CERTS: documents.certificateFile,
         CLIENT_METADATA_ALLOW_LOOPBACK: 'true',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -126,7 +90,7 @@ describe('npm start + MCP SDK client with a Client ID Metadata Document (https, 
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
-    documents?.close();
+    await documents?.close();
     rmSync(workdir, { recursive: true, force: true });
   });
 
@@ -134,7 +98,7 @@ describe('npm start + MCP SDK client with a Client ID Metadata Document (https, 
     const provider = new HeadlessOAuthProvider({ email: DEMO_EMAIL, password: DEMO_PASSWORD }, { clientMetadataUrl: clientId });
     let client = await connectMcpClient(mcpUrl, provider);
     expect(provider.clientInformation()!.client_id).to.equal(clientId);
-    expect(fetchedPaths).to.include('/client.json');
+    expect(documents.hits.get('/client.json')).to.be.at.least(1);
 
     let result = await client.callTool({ name: 'whoami', arguments: {} });
     const who = (result as { structuredContent: Record<string, unknown> }).structuredContent;
@@ -146,6 +110,7 @@ describe('npm start + MCP SDK client with a Client ID Metadata Document (https, 
     expect(rejected.status).to.equal(401);
     expect(bearerChallenge(rejected.headers.get('www-authenticate'))).to.deep.include({
       error: 'invalid_token',
+      error_description: 'token is unknown, revoked or expired',
       resource_metadata: `http://localhost:${new URL(mcpUrl).port}/.well-known/oauth-protected-resource/mcp`,
     });
 

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../src/retry_after.ts';
 import { connectClient, registerClient, type TokenSet } from '../support/oauth_flow.ts';
 import { bearerChallenge, callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
+import { expectInvalidToken as expectRefusalFor } from '../support/refusals.ts';
 import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 import { mintAccessToken, mintGrant } from '../support/tokens.ts';
 
@@ -108,6 +109,11 @@ describe('MCP resource server', () => {
 
   describe('dead tokens are 401', () => {
     let client: Awaited<ReturnType<typeof registerClient>>;
+    /** 401 invalid_token with the challenge every refusal carries, for the reason `description` names. */
+    function expectDead(response: { status: number; body: unknown; headers: Headers }, description: string): void {
+      expectInvalidToken(response);
+      expectRefusalFor(response, description);
+    }
     before(async () => {
       client = await registerClient(stack.baseUrl);
     });
@@ -126,7 +132,7 @@ describe('MCP resource server', () => {
       });
       const control = await mintAccessToken(stack.provider, { clientId: client.client_id, accountId: account.id, grantId, aud: stack.mcpUrl });
       expect((await callTool(stack.mcpUrl, control, 'whoami')).status).to.equal(200);
-      expectInvalidToken(await callTool(stack.mcpUrl, token, 'whoami'));
+      expectDead(await callTool(stack.mcpUrl, token, 'whoami'), 'token was not issued for this resource');
     });
 
     it('an expired token (inside and beyond the clock tolerance)', async () => {
@@ -139,7 +145,7 @@ describe('MCP resource server', () => {
           aud: stack.mcpUrl,
           expiresIn,
         });
-        expectInvalidToken(await callTool(stack.mcpUrl, token, 'whoami'));
+        expectDead(await callTool(stack.mcpUrl, token, 'whoami'), expiresIn === -1 ? 'token has expired' : 'token is unknown, revoked or expired');
       }
     });
 
@@ -148,14 +154,14 @@ describe('MCP resource server', () => {
       const grantId = (await stack.provider.AccessToken.find(tokens.access_token))!.grantId;
       expect((await callTool(stack.mcpUrl, tokens.access_token, 'whoami')).status).to.equal(200);
       await (await stack.provider.Grant.find(grantId))!.destroy();
-      expectInvalidToken(await callTool(stack.mcpUrl, tokens.access_token, 'whoami'));
+      expectDead(await callTool(stack.mcpUrl, tokens.access_token, 'whoami'), 'token is unknown, revoked or expired');
     });
 
     it('a token whose grant belongs to another account', async () => {
       const other = await createTestAccount(stack.db, 'grantee');
       const grantId = await mintGrant(stack.provider, { clientId: client.client_id, accountId: other.id, resource: stack.mcpUrl });
       const token = await mintAccessToken(stack.provider, { clientId: client.client_id, accountId: account.id, grantId, aud: stack.mcpUrl });
-      expectInvalidToken(await callTool(stack.mcpUrl, token, 'whoami'));
+      expectDead(await callTool(stack.mcpUrl, token, 'whoami'), 'token grant is missing, expired or does not match');
     });
 
     it('a session-bound token whose session is gone', async () => {
@@ -167,7 +173,7 @@ describe('MCP resource server', () => {
         aud: stack.mcpUrl,
         sessionUid: 'no-such-session',
       });
-      expectInvalidToken(await callTool(stack.mcpUrl, token, 'whoami'));
+      expectDead(await callTool(stack.mcpUrl, token, 'whoami'), 'token is unknown, revoked or expired');
     });
 
     it('a token of a deleted client', async () => {
@@ -178,12 +184,12 @@ describe('MCP resource server', () => {
         headers: { authorization: `Bearer ${doomed.registration_access_token}` },
       });
       expect(deleted.status).to.equal(204);
-      expectInvalidToken(await callTool(stack.mcpUrl, tokens.access_token, 'whoami'));
+      expectDead(await callTool(stack.mcpUrl, tokens.access_token, 'whoami'), 'token is unknown, revoked or expired');
     });
 
     it('a refresh token presented as an access token', async () => {
       const { tokens } = await connectClient(stack.baseUrl, account, { resource: stack.mcpUrl });
-      expectInvalidToken(await callTool(stack.mcpUrl, (tokens as TokenSet).refresh_token, 'whoami'));
+      expectDead(await callTool(stack.mcpUrl, (tokens as TokenSet).refresh_token, 'whoami'), 'token is unknown, revoked or expired');
     });
   });
 

@@ -5,7 +5,8 @@ import { expect } from 'chai';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { revoke } from '../support/oauth_flow.ts';
 import { callToolReauthorizing, connectMcpClient, HeadlessOAuthProvider } from '../support/mcp_client.ts';
-import { bearerChallenge, callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
+import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
+import { expectInvalidToken } from '../support/refusals.ts';
 import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
 function structured(result: unknown): Record<string, any> {
@@ -75,9 +76,7 @@ describe('MCP SDK client, dynamic client registration', () => {
     const { access_token: revokedAccessToken, refresh_token: refreshToken } = provider.tokens()!;
     const revoked = await revoke(stack.baseUrl, { client_id: provider.clientInformation()!.client_id }, refreshToken!, 'refresh_token');
     expect(revoked.status).to.equal(200);
-    const rejected = await callTool(stack.mcpUrl, revokedAccessToken, 'whoami');
-    expect(rejected.status).to.equal(401);
-    expect(bearerChallenge(rejected.headers.get('www-authenticate'))).to.include({ error: 'invalid_token' });
+    expectInvalidToken(await callTool(stack.mcpUrl, revokedAccessToken, 'whoami'), 'token is unknown, revoked or expired');
 
     // The SDK's next call gets the 401, fails to refresh (invalid_grant), and starts a new authorization.
     const authorizationsBefore = provider.authorizationUrls.length;

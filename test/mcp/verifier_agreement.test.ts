@@ -22,7 +22,8 @@ import {
   type TokenSet,
 } from '../support/oauth_flow.ts';
 import { startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
-import { createIntrospector, createTestAccount, TEST_PASSWORD } from '../support/server.ts';
+import { observe, type SignInAccount } from '../support/observed_server.ts';
+import { createTestAccount } from '../support/server.ts';
 import { mintAccessToken, mintGrant } from '../support/tokens.ts';
 
 type Generator = () => Promise<string>;
@@ -30,13 +31,11 @@ type Generator = () => Promise<string>;
 describe('verifier agrees with /introspect', () => {
   let stack: McpTestStack;
   let resourceServer: RegisteredClient;
-  let account: { id: string; email: string; password: string };
+  let account: SignInAccount;
   let verifiers: Record<string, AccessTokenVerifier>;
 
   before(async () => {
-    stack = await startMcpTestStack();
-    account = { ...(await createTestAccount(stack.db)), password: TEST_PASSWORD };
-    resourceServer = await createIntrospector(stack);
+    ({ server: stack, account, observer: resourceServer } = await observe(await startMcpTestStack()));
     verifiers = {
       database: providerTokenVerifier({ provider: stack.provider, resource: stack.mcpUrl }),
       introspection: introspectionTokenVerifier({

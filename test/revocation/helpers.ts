@@ -1,10 +1,8 @@
-// Shared by the revocation suites: row counts per provider model, an observer that introspects any
-// access token for the MCP resource, and grants with refresh tokens minted through the provider's own models (no browser flow).
-import { expect } from 'chai';
+// Shared by the revocation suites: row counts per provider model, and grants with refresh tokens
+// minted through the provider's own models (no browser flow).
 import type Provider from 'oidc-provider';
 import type { Database } from '../../src/db/connect.ts';
-import { introspect, type RegisteredClient } from '../support/oauth_flow.ts';
-import { createIntrospector, type TestServer } from '../support/server.ts';
+import type { RegisteredClient } from '../support/oauth_flow.ts';
 import { mintAccessToken, mintGrant as mintSupportGrant, mintRefreshToken } from '../support/tokens.ts';
 
 export type ModelCounts = Record<string, number>;
@@ -49,27 +47,6 @@ export function nonZero(counts: Record<string, number>): ModelCounts {
   return Object.fromEntries(Object.entries(counts).filter(([, count]) => count !== 0));
 }
 
-
-/**
- * Whether a token is live: an access token as the MCP resource server's /introspect answers it; a
- * refresh token (which no resource server may introspect) as the provider's own models judge it, by
- * the rules /introspect applies (valid, its grant present, unexpired and matching).
- */
-export async function registerObserver(server: TestServer): Promise<(token: string) => Promise<boolean>> {
-  const observer = await createIntrospector(server);
-  const { provider } = server;
-  return async (token: string) => {
-    const refreshToken = await provider.RefreshToken.find(token);
-    if (refreshToken) {
-      if (!refreshToken.isValid || !refreshToken.grantId) return false;
-      const grant = await provider.Grant.find(refreshToken.grantId, { ignoreExpiration: true });
-      return !!grant && !grant.isExpired && grant.clientId === refreshToken.clientId && grant.accountId === refreshToken.accountId;
-    }
-    const result = await introspect(server.baseUrl, observer, token);
-    expect(result.status, JSON.stringify(result.body)).to.equal(200);
-    return result.body.active === true;
-  };
-}
 
 export interface MintedGrant {
   grantId: string;

@@ -26,9 +26,11 @@ import {
   type RegisteredClient,
   type TokenSet,
 } from '../support/oauth_flow.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { startObservedServer, type TokenLiveness } from '../support/observed_server.ts';
+import { expectTokenEndpointRefusal } from '../support/refusals.ts';
+import type { TestServer } from '../support/server.ts';
 import { mintAuthorizationCode, mintGrant as mintSupportGrant } from '../support/tokens.ts';
-import { countRows, mintGrant, type MintedGrant, nonZero, registerObserver } from './helpers.ts';
+import { countRows, mintGrant, type MintedGrant, nonZero } from './helpers.ts';
 
 const ITERATIONS = Number(process.env.RACE_ITERATIONS ?? 100);
 const OPERATOR = { actor: { type: 'operator', id: 'race-test' } } as const;
@@ -115,15 +117,13 @@ describe('race-freedom of revocation', function () {
   let server: TestServer;
   let revocation: RevocationService;
   let resource: string;
-  let active: (token: string) => Promise<boolean>;
+  let active: TokenLiveness;
   let shared: RegisteredClient;
 
   before(async () => {
     // A pool wider than the rounds in flight, so revocations and requests really overlap on PostgreSQL.
-    server = await startTestServer({ database: await createTestDatabase(kind, { poolMax: 30 }) });
-    resource = server.config.resource;
+    ({ server, resource, active } = await startObservedServer({ database: await createTestDatabase(kind, { poolMax: 30 }) }));
     revocation = createRevocationService(server.db, createLogger('silent'));
-    active = await registerObserver(server);
     shared = await registerClient(server.baseUrl);
     server.provider.on('grant.error', (_ctx, error: { error?: string; error_detail?: string }) => {
       const detail = `${error.error}: ${error.error_detail ?? '-'}`;
@@ -187,14 +187,16 @@ describe('race-freedom of revocation', function () {
       const minted = response.body as unknown as TokenSet;
       expect(await active(minted.access_token), 'access token minted during the race').to.equal(false);
       expect(await active(minted.refresh_token!), 'refresh token minted during the race').to.equal(false);
-      const further = await refresh(server.baseUrl, round.client, minted.refresh_token!);
-      expect(further.body.error).to.equal(round.refreshError);
+      expectTokenEndpointRefusal(await refresh(server.baseUrl, round.client, minted.refresh_token!), round.refreshError, 'refresh of a token minted during the race');
     } else {
       tally.refreshLost += 1;
-      expect(response.body.error).to.be.oneOf(['invalid_grant', 'invalid_client']);
+      // Refused for the grant or for the client, whichever the revocation had reached.
+      const error = response.body.error as 'invalid_grant' | 'invalid_client';
+      expect(error).to.be.oneOf(['invalid_grant', 'invalid_client']);
+      expectTokenEndpointRefusal(response, error, 'the raced refresh');
     }
     expect(await active(raced.accessToken)).to.equal(false);
-    expect((await refresh(server.baseUrl, round.client, raced.refreshToken)).body.error).to.equal(round.refreshError);
+    expectTokenEndpointRefusal(await refresh(server.baseUrl, round.client, raced.refreshToken), round.refreshError, 'a further refresh');
   }
 
   const scenarios: { name: string; round: () => Promise<Round> }[] = [
@@ -329,12 +331,12 @@ describe('race-freedom of revocation', function () {
         const minted = response.body as unknown as TokenSet;
         expect(await active(minted.access_token)).to.equal(false);
         expect(await active(minted.refresh_token!)).to.equal(false);
-        expect((await refresh(server.baseUrl, shared, minted.refresh_token!)).body.error).to.equal('invalid_grant');
+        expectTokenEndpointRefusal(await refresh(server.baseUrl, shared, minted.refresh_token!), 'invalid_grant', 'refresh of a token minted during the race');
       } else {
         tally.refreshLost += 1;
-        expect(response.body.error).to.equal('invalid_grant');
+        expectTokenEndpointRefusal(response, 'invalid_grant', 'the raced exchange');
       }
-      expect((await exchangeCode(server.baseUrl, shared, authorization, resource)).body.error).to.equal('invalid_grant');
+      expectTokenEndpointRefusal(await exchangeCode(server.baseUrl, shared, authorization, resource), 'invalid_grant', 'a further exchange');
     });
     report('code exchange', tally, started);
   });

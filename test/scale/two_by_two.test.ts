@@ -7,6 +7,7 @@
 // Needs PostgreSQL (the embedded database belongs to one process). Without DATABASE_URL the suite is
 // reported pending under `npm test` (the embedded-only run) and fails everywhere else, e.g.
 // `npm run test:scale`; CI (.ci/run) always sets DATABASE_URL, so there it runs.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { decodeProtectedHeader } from 'jose';
 import { postgresUrl } from '../support/database.ts';
@@ -191,7 +192,7 @@ describe('scale-out: 2 authorization servers and 2 MCP servers on one PostgreSQL
           break;
         }
         if (performance.now() - started > 10_000) throw new Error(`${server.name} did not pick up the rotation: ${kids.join(', ')}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
       }
     }
     process.stderr.write(`      (rotation seen by both servers after ${Math.round(performance.now() - started)} ms)\n`);

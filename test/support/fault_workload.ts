@@ -2,6 +2,7 @@
 // /revoke of fresh tokens, MCP tool calls, an account page, and /readyz of both processes. Each
 // answer is kept with when it was sent and answered, so a suite can judge the answers given while the
 // database was gone, time the recovery, and check that every acknowledged revocation held.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { callTool } from './mcp_server.ts';
 import type { AccountBrowser, MintedGrant, Minter, ProcessStack } from './process_stack.ts';
 
@@ -26,8 +27,6 @@ export interface Workload {
   refreshChainsRestarted: number;
   stop(): Promise<void>;
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface WorkloadInputs {
   stack: ProcessStack;

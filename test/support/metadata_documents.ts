@@ -15,6 +15,8 @@ export type DocumentHandler = (req: IncomingMessage, res: ServerResponse) => voi
 export interface MetadataDocumentServer {
   /** https://localhost:<port> */
   origin: string;
+  /** The self-signed certificate's PEM file, for a child process's NODE_EXTRA_CA_CERTS. */
+  certificateFile: string;
   /** Requests received per path. */
   hits: Map<string, number>;
   /** Serves `document` (JSON) at `path`, or runs `handler` there. */
@@ -63,6 +65,7 @@ export async function startMetadataDocumentServer(): Promise<MetadataDocumentSer
 
   return {
     origin,
+    certificateFile: join(workdir, 'cert.pem'),
     hits,
     serve(path, documentOrHandler) {
       handlers.set(

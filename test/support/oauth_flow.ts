@@ -64,9 +64,19 @@ export function pkcePair(): { verifier: string; challenge: string } {
 /** Any fixed S256 challenge: for requests that never reach the token endpoint. */
 const FIXED_CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 
-/** An /authorize URL for `client` at REDIRECT_URI (S256; scope mcp:read unless given), e.g. to stop at the login prompt. */
-export function authorizeUrl(baseUrl: string, client: RegisteredClient, resource: string, scope = 'mcp:read'): string {
-  const query = new URLSearchParams({
+/**
+ * An /authorize URL for `client` at REDIRECT_URI (S256; scope mcp:read unless given), e.g. to stop at
+ * the login prompt; `overrides` replaces or adds parameters (a real code_challenge, a state), and
+ * drops those it sets to undefined.
+ */
+export function authorizeUrl(
+  baseUrl: string,
+  client: RegisteredClient,
+  resource: string,
+  scope = 'mcp:read',
+  overrides: Record<string, string | undefined> = {},
+): string {
+  const parameters: Record<string, string | undefined> = {
     client_id: client.client_id,
     response_type: 'code',
     redirect_uri: REDIRECT_URI,
@@ -74,7 +84,9 @@ export function authorizeUrl(baseUrl: string, client: RegisteredClient, resource
     code_challenge_method: 'S256',
     scope,
     resource,
-  });
+    ...overrides,
+  };
+  const query = new URLSearchParams(Object.entries(parameters).filter((entry): entry is [string, string] => entry[1] !== undefined));
   return `${baseUrl}/authorize?${query}`;
 }
 

@@ -9,6 +9,7 @@ import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const PGBOUNCER_BIN = process.env.PGBOUNCER_BIN ?? '/usr/sbin/pgbouncer';
 
@@ -90,7 +91,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     while (!(await accepting(options.port))) {
       if (child.exitCode !== null) throw new Error(`pgbouncer exited with ${child.exitCode}: ${readLog()}`);
       if (performance.now() > deadline) throw new Error(`pgbouncer not accepting after 15 s: ${readLog()}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
   }
   async function stop(): Promise<void> {
@@ -114,7 +115,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     url: (database) => `postgres://postgres@127.0.0.1:${options.port}/${database}`,
     async restart(downMs = 0) {
       await stop();
-      await new Promise((resolve) => setTimeout(resolve, downMs));
+      await sleep(downMs);
       await start();
     },
     log: readLog,

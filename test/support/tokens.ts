@@ -59,16 +59,20 @@ export interface RefreshTokenFields {
   scope?: string;
 }
 
-export async function mintRefreshToken(provider: Provider, fields: RefreshTokenFields): Promise<string> {
-  const client = await findClient(provider, fields.clientId);
-  return new provider.RefreshToken({
-    client,
+/** What a refresh token and an authorization code of a grant both carry. */
+async function grantBound(provider: Provider, fields: RefreshTokenFields) {
+  return {
+    client: await findClient(provider, fields.clientId),
     accountId: fields.accountId,
     grantId: fields.grantId,
     gty: 'authorization_code',
     resource: fields.resource,
     scope: fields.scope ?? 'mcp:read mcp:write',
-  }).save();
+  };
+}
+
+export async function mintRefreshToken(provider: Provider, fields: RefreshTokenFields): Promise<string> {
+  return new provider.RefreshToken(await grantBound(provider, fields)).save();
 }
 
 export interface AuthorizationCodeFields extends RefreshTokenFields {
@@ -78,14 +82,8 @@ export interface AuthorizationCodeFields extends RefreshTokenFields {
 }
 
 export async function mintAuthorizationCode(provider: Provider, fields: AuthorizationCodeFields): Promise<string> {
-  const client = await findClient(provider, fields.clientId);
   return new provider.AuthorizationCode({
-    client,
-    accountId: fields.accountId,
-    grantId: fields.grantId,
-    gty: 'authorization_code',
-    resource: fields.resource,
-    scope: fields.scope ?? 'mcp:read mcp:write',
+    ...(await grantBound(provider, fields)),
     redirectUri: fields.redirectUri,
     codeChallenge: fields.codeChallenge,
     codeChallengeMethod: 'S256',
