@@ -8,11 +8,9 @@
 // Every stack's whoami reads the account from the same PostgreSQL database. autocannon runs in a
 // child process; variants alternate order round by round; the best round is reported (noise on a
 // shared machine only ever slows a round down).
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import type Koa from 'koa';
+import { inBatches, listen } from './serving.ts';
 import Provider from 'oidc-provider';
 import { createAccount, findAccountById } from '../src/storage/account_store.ts';
 import { createAuthorizationServer } from '../src/authorization_server.ts';
@@ -63,21 +61,7 @@ interface Stack {
   servers: Server[];
 }
 
-async function listen(app: Koa): Promise<{ server: Server; url: string }> {
-  const server = createServer(app.callback());
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
 
-async function inBatches<T>(count: number, width: number, make: (index: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (let start = 0; start < count; start += width) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(width, count - start) }, (_, i) => make(start + i)))));
-  }
-  return out;
-}
 
 async function upsertClient(provider: Provider, id: string, metadata: Record<string, unknown>): Promise<void> {
   await (provider.Client as unknown as { adapter: { upsert(id: string, payload: object): Promise<void> } }).adapter.upsert(id, { client_id: id, ...metadata });

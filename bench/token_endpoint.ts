@@ -4,10 +4,8 @@
 // minted through each provider's own models beforehand (not timed); autocannon (in a worker thread)
 // spends each one exactly once. Rounds alternate the order; the median round is reported.
 import { providerPages } from '../src/http/provider_pages.ts';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type Koa from 'koa';
+import type { Server } from 'node:http';
+import { inBatches, listen } from './serving.ts';
 import Provider from 'oidc-provider';
 import { createAccount, findAccountById } from '../src/storage/account_store.ts';
 import { createAuthorizationServer } from '../src/authorization_server.ts';
@@ -45,21 +43,7 @@ interface Variant {
   server: Server;
 }
 
-async function listen(app: Koa): Promise<{ server: Server; url: string }> {
-  const server = createServer(app.callback());
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
 
-async function inBatches<T>(count: number, width: number, make: (index: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (let start = 0; start < count; start += width) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(width, count - start) }, (_, i) => make(start + i)))));
-  }
-  return out;
-}
 
 /** A fresh grant for the bench client, and the fields every artifact minted under it shares. */
 async function newGrant(provider: Provider, accountId: string, resource: string) {

@@ -6,9 +6,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { type CallbackListener, launchChromium, startCallbackListener } from '../support/browser.ts';
+import { browserAuthorization, type CallbackListener, launchChromium, startCallbackListener } from '../support/browser.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
-import { pkcePair, postForm, refresh, registerClient, type RegisteredClient, type TokenSet } from '../support/oauth_flow.ts';
+import { pkcePair, refresh, registerClient, type RegisteredClient, type TokenSet } from '../support/oauth_flow.ts';
 import { createTestAccount, TEST_PASSWORD } from '../support/server.ts';
 
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
@@ -58,31 +58,8 @@ describe('connected apps in a browser (Chromium)', function () {
     await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   }
 
-  function authorizeUrl(client: RegisteredClient, challenge: string): string {
-    const query = new URLSearchParams({
-      client_id: client.client_id,
-      response_type: 'code',
-      redirect_uri: callback.url,
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-      scope: 'mcp:read mcp:write',
-      resource: stack.mcpUrl,
-      state: 'browser-test',
-    });
-    return `${stack.baseUrl}/authorize?${query}`;
-  }
-
-  async function exchange(client: RegisteredClient, code: string, verifier: string): Promise<TokenSet> {
-    const result = await postForm(stack.baseUrl, '/token', client, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: callback.url,
-      code_verifier: verifier,
-      resource: stack.mcpUrl,
-    });
-    expect(result.status, JSON.stringify(result.body)).to.equal(200);
-    return result.body as unknown as TokenSet;
-  }
+  const authorizeUrl = (client: RegisteredClient, challenge: string) => browserAuthorization(stack, callback).authorizeUrl(client, challenge);
+  const exchange = (client: RegisteredClient, code: string, verifier: string) => browserAuthorization(stack, callback).exchange(client, code, verifier);
 
   it('authorizes an app through login and consent, lists it, disconnects it; its tokens then fail', async () => {
     const client = await registerClient(stack.baseUrl, { client_name: 'Notes Assistant', redirect_uris: [callback.url], client_uri: 'https://notes.example/' });

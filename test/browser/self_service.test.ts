@@ -11,10 +11,10 @@ import { findAccountByEmail } from '../../src/storage/account_store.ts';
 import { inviteAccount } from '../../src/accounts/self_service.ts';
 import { issueAccountToken } from '../../src/storage/account_token_store.ts';
 import { listAudit } from '../../src/storage/audit_store.ts';
-import { type CallbackListener, launchChromium, startCallbackListener } from '../support/browser.ts';
+import { browserAuthorization, type CallbackListener, launchChromium, startCallbackListener } from '../support/browser.ts';
 import { type MailCapture, startMailCapture } from '../support/mail_capture.ts';
 import { callTool, startMcpTestStack, type McpTestStack } from '../support/mcp_server.ts';
-import { pkcePair, postForm, refresh, registerClient, type RegisteredClient, type TokenSet } from '../support/oauth_flow.ts';
+import { pkcePair, refresh, registerClient, type RegisteredClient } from '../support/oauth_flow.ts';
 import { createTestAccount, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
@@ -85,31 +85,8 @@ describe('self-service accounts in a browser (Chromium)', function () {
     expect(accent, name).to.equal('#aa3300');
   }
 
-  function authorizeUrl(client: RegisteredClient, challenge: string): string {
-    const query = new URLSearchParams({
-      client_id: client.client_id,
-      response_type: 'code',
-      redirect_uri: callback.url,
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-      scope: 'mcp:read mcp:write',
-      resource: stack.mcpUrl,
-      state: 'browser-test',
-    });
-    return `${stack.baseUrl}/authorize?${query}`;
-  }
-
-  async function exchange(client: RegisteredClient, code: string, verifier: string): Promise<TokenSet> {
-    const result = await postForm(stack.baseUrl, '/token', client, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: callback.url,
-      code_verifier: verifier,
-      resource: stack.mcpUrl,
-    });
-    expect(result.status, JSON.stringify(result.body)).to.equal(200);
-    return result.body as unknown as TokenSet;
-  }
+  const authorizeUrl = (client: RegisteredClient, challenge: string) => browserAuthorization(stack, callback).authorizeUrl(client, challenge);
+  const exchange = (client: RegisteredClient, code: string, verifier: string) => browserAuthorization(stack, callback).exchange(client, code, verifier);
 
   /** Opens the link of the next mail to `email` in a new tab of `context`. */
   async function openMailedLink(context: BrowserContext, email: string, subject: RegExp): Promise<{ page: Page; link: string }> {

@@ -4,7 +4,10 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
 import { type Browser, chromium } from 'playwright-core';
+import type { McpTestStack } from './mcp_server.ts';
+import { postForm, type RegisteredClient, type TokenSet } from './oauth_flow.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -50,6 +53,36 @@ export async function startCallbackListener(): Promise<CallbackListener> {
     close: () => {
       server.closeAllConnections();
       server.close();
+    },
+  };
+}
+
+/** The authorization request a browser test opens, and the exchange of the code it yields, for the stack's MCP resource. */
+export function browserAuthorization(stack: McpTestStack, callback: CallbackListener) {
+  return {
+    authorizeUrl(client: RegisteredClient, challenge: string): string {
+      const query = new URLSearchParams({
+        client_id: client.client_id,
+        response_type: 'code',
+        redirect_uri: callback.url,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        scope: 'mcp:read mcp:write',
+        resource: stack.mcpUrl,
+        state: 'browser-test',
+      });
+      return `${stack.baseUrl}/authorize?${query}`;
+    },
+    async exchange(client: RegisteredClient, code: string, verifier: string): Promise<TokenSet> {
+      const result = await postForm(stack.baseUrl, '/token', client, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: callback.url,
+        code_verifier: verifier,
+        resource: stack.mcpUrl,
+      });
+      expect(result.status, JSON.stringify(result.body)).to.equal(200);
+      return result.body as unknown as TokenSet;
     },
   };
 }
