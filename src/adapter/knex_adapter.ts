@@ -44,6 +44,7 @@ interface PrimingRow extends StoredRow {
   clientId: string | null;
   grant: AdapterPayload | null;
   client: AdapterPayload | null;
+  clientDisabled: boolean;
 }
 
 function expiryDate(expiresIn: number | undefined): Date | null {
@@ -175,31 +176,47 @@ export class KnexAdapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    // (A disabled client is refused above the adapter, for every kind of client: provider/disabled_clients.ts.)
     const primed = takePrimed(this.name, id);
-    if (primed) return this.#restore(primed.payload && { payload: primed.payload }, id);
+    if (primed) return primed.disabled ? undefined : this.#restore(primed.payload && { payload: primed.payload }, id);
     if (this.name === 'AccessToken' && primingReads()) return this.#findAccessTokenPriming(id);
+    if (this.name === 'Client') return this.#findClient(id);
     const row = await this.#notExpired(this.#select().where(this.#keyColumn(), this.#key(id))).first();
     return this.#restore(row, id);
   }
 
   /**
-   * An access token read with its grant and client in one statement (primed_reads.ts): each joined
-   * row under the same expiry rule as its own find, so the primed answers are the ones a find gives.
+   * A stored client read with its disabled mark in one statement: a disabled client is not found.
+   * (The rule, and its check for clients never stored, is provider/disabled_clients.ts.)
+   */
+  async #findClient(id: string): Promise<AdapterPayload | undefined> {
+    const row: { payload: AdapterPayload; disabled: boolean } | undefined = await this.#notExpired(
+      this.#select()
+        .select(this.#db.raw('exists (select 1 from ?? where client_id = ?) as disabled', [TABLES.disabledClients, id]))
+        .where('id', id),
+    ).first();
+    return row?.disabled ? undefined : this.#restore(row, id);
+  }
+
+  /**
+   * An access token read with its grant, its client and the client's disabled mark in one statement
+   * (primed_reads.ts): each joined row under the same rules as its own find, so the primed answers are
+   * the ones a find gives.
    */
   async #findAccessTokenPriming(id: string): Promise<AdapterPayload | undefined> {
     const cutoff = this.#cutoff();
     const live = (table: string) => (on: Knex.JoinClause) => on.onNull(`${table}.expires_at`).orOnVal(`${table}.expires_at`, '>', cutoff);
     const row: PrimingRow | undefined = await this.#db({ t: TABLES.tokens })
       .select({ payload: 't.payload', grantId: 't.grant_id', clientId: 't.client_id', grant: 'g.payload', client: 'c.payload' })
+      .select(this.#db.raw('d.client_id is not null as "clientDisabled"'))
       .leftJoin({ g: TABLES.grants }, (on) => on.on('g.id', 't.grant_id').andOn(live('g')))
       .leftJoin({ c: TABLES.models }, (on) => on.onVal('c.model', 'Client').andOn('c.id', 't.client_id').andOn(live('c')))
+      .leftJoin({ d: TABLES.disabledClients }, 'd.client_id', 't.client_id')
       .where({ 't.id_hash': this.#key(id), 't.model': this.name })
       .andWhere((q) => q.whereNull('t.expires_at').orWhere('t.expires_at', '>', cutoff))
       .first();
     if (!row) return undefined;
     if (row.grantId) prime('Grant', row.grantId, { payload: row.grant ?? undefined });
-    if (row.clientId) prime('Client', row.clientId, { payload: row.client ?? undefined });
+    if (row.clientId) prime('Client', row.clientId, { payload: row.client ?? undefined, disabled: row.clientDisabled });
     return this.#restore(row, id);
   }
 

@@ -1,5 +1,5 @@
-// One access-token verification reads the token, its grant and its client in one statement
-// (src/adapter/primed_reads.ts), and nothing it read ahead outlives it: a grant ended, a client
+// One access-token verification reads the token, its grant, its client and the client's disabled
+// mark in one statement (src/adapter/primed_reads.ts), and nothing it read ahead outlives it: a grant ended, a client
 // disabled or deleted between two verifications is seen by the second, with no notification.
 import { expect } from 'chai';
 import { InvalidTokenError, providerTokenVerifier } from '../../src/tokens/access_token_verifier.ts';
@@ -38,11 +38,22 @@ describe('the reads of one access-token verification', () => {
     return { result, sql: statements.slice() };
   }
 
-  it('read the token with its grant and client in one statement (and the disabled mark in one more)', async () => {
+  it('are one statement: the token with its grant, its client and the client\'s disabled mark', async () => {
     const { token, grantId } = await freshToken();
     const { result, sql } = await counted(() => verifier().verifyAccessToken(token));
     expect(result.extra).to.deep.include({ grantId });
-    expect(sql, sql.join('\n')).to.have.length(2);
+    expect(sql, sql.join('\n')).to.have.length(1);
+  });
+
+  it('of a stored client, outside a verification, are one statement that also refuses a disabled one', async () => {
+    const { clientId } = await freshToken();
+    const found = await counted(() => stack.provider.Client.find(clientId));
+    expect(found.result?.clientId).to.equal(clientId);
+    expect(found.sql, found.sql.join('\n')).to.have.length(1);
+    await stack.db('disabled_clients').insert({ client_id: clientId, reason: 'test' });
+    const refused = await counted(() => stack.provider.Client.find(clientId));
+    expect(refused.result).to.equal(undefined);
+    expect(refused.sql).to.have.length(1);
   });
 
   it('are not reused by a read outside the verification', async () => {
