@@ -38,6 +38,19 @@ interface StoredRow {
   payload: AdapterPayload;
 }
 
+/**
+ * The access-token read of a verification, with its grant, client and disabled mark. Fixed text: the
+ * query builder's compile work was a fifth of a validation's CPU. Bindings: cutoff (grant), cutoff
+ * (client), id hash, model, cutoff (token) — the expiry rule of #notExpired on each row.
+ */
+const ACCESS_TOKEN_PRIMING_SQL = `select t.payload, t.grant_id as "grantId", t.client_id as "clientId", g.payload as "grant",
+    c.payload as client, d.client_id is not null as "clientDisabled"
+  from ${TABLES.tokens} t
+  left join ${TABLES.grants} g on g.id = t.grant_id and (g.expires_at is null or g.expires_at > ?)
+  left join ${TABLES.models} c on c.model = 'Client' and c.id = t.client_id and (c.expires_at is null or c.expires_at > ?)
+  left join ${TABLES.disabledClients} d on d.client_id = t.client_id
+  where t.id_hash = ? and t.model = ? and (t.expires_at is null or t.expires_at > ?)`;
+
 /** An access token's row with its grant's and client's payloads (null: none, or expired). */
 interface PrimingRow extends StoredRow {
   grantId: string | null;
@@ -204,16 +217,8 @@ export class KnexAdapter {
    */
   async #findAccessTokenPriming(id: string): Promise<AdapterPayload | undefined> {
     const cutoff = this.#cutoff();
-    const live = (table: string) => (on: Knex.JoinClause) => on.onNull(`${table}.expires_at`).orOnVal(`${table}.expires_at`, '>', cutoff);
-    const row: PrimingRow | undefined = await this.#db({ t: TABLES.tokens })
-      .select({ payload: 't.payload', grantId: 't.grant_id', clientId: 't.client_id', grant: 'g.payload', client: 'c.payload' })
-      .select(this.#db.raw('d.client_id is not null as "clientDisabled"'))
-      .leftJoin({ g: TABLES.grants }, (on) => on.on('g.id', 't.grant_id').andOn(live('g')))
-      .leftJoin({ c: TABLES.models }, (on) => on.onVal('c.model', 'Client').andOn('c.id', 't.client_id').andOn(live('c')))
-      .leftJoin({ d: TABLES.disabledClients }, 'd.client_id', 't.client_id')
-      .where({ 't.id_hash': this.#key(id), 't.model': this.name })
-      .andWhere((q) => q.whereNull('t.expires_at').orWhere('t.expires_at', '>', cutoff))
-      .first();
+    const result = await this.#db.raw<{ rows: PrimingRow[] }>(ACCESS_TOKEN_PRIMING_SQL, [cutoff, cutoff, this.#key(id), this.name, cutoff]);
+    const row = result.rows[0];
     if (!row) return undefined;
     if (row.grantId) prime('Grant', row.grantId, { payload: row.grant ?? undefined });
     if (row.clientId) prime('Client', row.clientId, { payload: row.client ?? undefined, disabled: row.clientDisabled });
