@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { errors, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../db/connect.ts';
 import type { PayloadCodec } from '../secrets/client_secrets.ts';
+import { prime, primingReads, takePrimed } from './primed_reads.ts';
 import { findTokenByHash } from '../storage/revocation_store.ts';
 import { locationOf, type ModelLocation, TABLES } from '../storage/table_map.ts';
 import { hashTokenValue } from '../storage/token_hash.ts';
@@ -37,6 +38,28 @@ interface StoredRow {
   payload: AdapterPayload;
 }
 
+/**
+ * The access-token read of a verification, with its grant, client and disabled mark. Fixed text: the
+ * query builder's compile work was a fifth of a validation's CPU. Bindings: cutoff (grant), cutoff
+ * (client), id hash, model, cutoff (token) — the expiry rule of #notExpired on each row.
+ */
+const ACCESS_TOKEN_PRIMING_SQL = `select t.payload, t.grant_id as "grantId", t.client_id as "clientId", g.payload as "grant",
+    c.payload as client, d.client_id is not null as "clientDisabled"
+  from ${TABLES.tokens} t
+  left join ${TABLES.grants} g on g.id = t.grant_id and (g.expires_at is null or g.expires_at > ?)
+  left join ${TABLES.models} c on c.model = 'Client' and c.id = t.client_id and (c.expires_at is null or c.expires_at > ?)
+  left join ${TABLES.disabledClients} d on d.client_id = t.client_id
+  where t.id_hash = ? and t.model = ? and (t.expires_at is null or t.expires_at > ?)`;
+
+/** An access token's row with its grant's and client's payloads (null: none, or expired). */
+interface PrimingRow extends StoredRow {
+  grantId: string | null;
+  clientId: string | null;
+  grant: AdapterPayload | null;
+  client: AdapterPayload | null;
+  clientDisabled: boolean;
+}
+
 function expiryDate(expiresIn: number | undefined): Date | null {
   return typeof expiresIn === 'number' ? new Date(Date.now() + expiresIn * 1000) : null;
 }
@@ -64,8 +87,13 @@ export class KnexAdapter {
     return this.#hashed ? hashTokenValue(id) : id;
   }
 
+  /** Rows expiring before this are gone (the clock tolerance past their expiry). */
+  #cutoff(): Date {
+    return new Date(Date.now() - this.#options.clockTolerance * 1000);
+  }
+
   #notExpired(query: Knex.QueryBuilder): Knex.QueryBuilder {
-    const cutoff = new Date(Date.now() - this.#options.clockTolerance * 1000);
+    const cutoff = this.#cutoff();
     return query.where((q) => q.whereNull('expires_at').orWhere('expires_at', '>', cutoff));
   }
 
@@ -161,8 +189,39 @@ export class KnexAdapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    // (A disabled client is refused above the adapter, for every kind of client: provider/disabled_clients.ts.)
+    const primed = takePrimed(this.name, id);
+    if (primed) return primed.disabled ? undefined : this.#restore(primed.payload && { payload: primed.payload }, id);
+    if (this.name === 'AccessToken' && primingReads()) return this.#findAccessTokenPriming(id);
+    if (this.name === 'Client') return this.#findClient(id);
     const row = await this.#notExpired(this.#select().where(this.#keyColumn(), this.#key(id))).first();
+    return this.#restore(row, id);
+  }
+
+  /**
+   * A stored client read with its disabled mark in one statement: a disabled client is not found.
+   * (The rule, and its check for clients never stored, is provider/disabled_clients.ts.)
+   */
+  async #findClient(id: string): Promise<AdapterPayload | undefined> {
+    const row: { payload: AdapterPayload; disabled: boolean } | undefined = await this.#notExpired(
+      this.#select()
+        .select(this.#db.raw('exists (select 1 from ?? where client_id = ?) as disabled', [TABLES.disabledClients, id]))
+        .where('id', id),
+    ).first();
+    return row?.disabled ? undefined : this.#restore(row, id);
+  }
+
+  /**
+   * An access token read with its grant, its client and the client's disabled mark in one statement
+   * (primed_reads.ts): each joined row under the same rules as its own find, so the primed answers are
+   * the ones a find gives.
+   */
+  async #findAccessTokenPriming(id: string): Promise<AdapterPayload | undefined> {
+    const cutoff = this.#cutoff();
+    const result = await this.#db.raw<{ rows: PrimingRow[] }>(ACCESS_TOKEN_PRIMING_SQL, [cutoff, cutoff, this.#key(id), this.name, cutoff]);
+    const row = result.rows[0];
+    if (!row) return undefined;
+    if (row.grantId) prime('Grant', row.grantId, { payload: row.grant ?? undefined });
+    if (row.clientId) prime('Client', row.clientId, { payload: row.client ?? undefined, disabled: row.clientDisabled });
     return this.#restore(row, id);
   }
 

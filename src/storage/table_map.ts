@@ -11,6 +11,8 @@ export const TABLES = {
   models: 'oidc_models',
   /** A tombstone per revoked grant, checked by a trigger after every grant write. */
   revokedGrants: 'oidc_revoked_grants',
+  /** Clients that may not authorize or use their tokens: a stored client's read joins it. */
+  disabledClients: 'disabled_clients',
 } as const;
 
 /**

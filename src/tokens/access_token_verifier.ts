@@ -11,6 +11,7 @@ import type { AuthInfo as SdkAuthInfo } from '@modelcontextprotocol/sdk/server/a
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
+import { withPrimedReads } from '../adapter/primed_reads.ts';
 import { sameResource } from '../scopes.ts';
 import { VerificationUnavailable } from './verification_unavailable.ts';
 
@@ -45,7 +46,7 @@ export function providerTokenVerifier({ provider, resource, onUse }: ProviderTok
       throw new InvalidTokenError('token was not issued for this resource');
     }
     if (!token.grantId || !token.accountId || !token.clientId) throw new InvalidTokenError('token is not bound to a grant');
-    // The grant and client reads depend only on the token: one round trip for both, not two.
+    // Both answered from the token's read (adapter/primed_reads.ts), in parallel should they not be.
     const [grant, clientFound] = await Promise.all([
       provider.Grant.find(token.grantId, { ignoreExpiration: true }),
       clientExists(provider, token.clientId),
@@ -66,7 +67,8 @@ export function providerTokenVerifier({ provider, resource, onUse }: ProviderTok
     };
   }
 
-  return storeBackedVerifier(lookup);
+  // One statement reads the token with its grant and client; the finds after it are answered from it.
+  return storeBackedVerifier((value) => withPrimedReads(() => lookup(value)));
 }
 
 /**
