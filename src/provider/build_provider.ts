@@ -48,26 +48,35 @@ export interface ProviderDependencies {
   resources: ConfigurationDependencies['resources'];
 }
 
+/**
+ * A provider whose configuration looks accounts, operator and resource-server clients up in `db`, and
+ * which refuses a disabled client wherever the library loads one: what every provider of the product
+ * is built on (here, and the kit's models-only provider, model_provider.ts).
+ */
+export function providerOnDatabase(
+  db: Database,
+  settings: Pick<ConfigurationDependencies, 'config' | 'keys' | 'adapter' | 'resources' | 'pages'>,
+): Provider {
+  const provider = new Provider(
+    settings.config.issuer,
+    providerConfiguration({
+      ...settings,
+      findAccountById: (id) => findAccountById(db, id),
+      isOperatorClient: (clientId) => isOperatorClient(db, clientId),
+      resourceServerResource: (clientId) => resourceServerResource(db, clientId),
+    }),
+  );
+  refuseDisabledClients(provider, (clientId) => isClientDisabled(db, clientId));
+  return provider;
+}
+
 export async function buildProvider({ config, db, logger, revocation, pages, resources }: ProviderDependencies): Promise<BuiltProvider> {
   const keyring = loadKeyring(config);
   // Rows written before secrets were encrypted are encrypted now (a no-op afterwards).
   await reencryptSecrets(db, keyring, 'plain');
   const keys = await loadOrCreateServerKeys(db, keyring, config.keys.gracePeriod);
   const adapterFor = providerModels(db, keyring, revocation);
-  const provider = new Provider(
-    config.issuer,
-    providerConfiguration({
-      config,
-      keys,
-      adapter: adapterFor,
-      findAccountById: (id) => findAccountById(db, id),
-      isOperatorClient: (clientId) => isOperatorClient(db, clientId),
-      resourceServerResource: (clientId) => resourceServerResource(db, clientId),
-      pages,
-      resources,
-    }),
-  );
-  refuseDisabledClients(provider, (clientId) => isClientDisabled(db, clientId));
+  const provider = providerOnDatabase(db, { config, keys, adapter: adapterFor, resources, pages });
   acceptHashedClientSecrets(provider);
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'provider server error'));
   const watchKeys = (apps: Koa[]) =>

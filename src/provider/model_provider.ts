@@ -6,19 +6,15 @@
 // client's sealed secret stays sealed (no SECRETS_KEY is needed).
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import Provider from 'oidc-provider';
-import { findAccountById } from '../storage/account_store.ts';
 import { createStorageFactory } from '../adapter/knex_adapter.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { createRevocationService } from '../revocation/revocation_service.ts';
 import type { PayloadCodec } from '../secrets/client_secrets.ts';
-import { isClientDisabled } from '../storage/client_store.ts';
-import { isOperatorClient } from '../storage/operator_store.ts';
-import { resourceServerResource } from '../storage/resource_server_store.ts';
-import { CLOCK_TOLERANCE, type ProviderPages, providerConfiguration } from './configuration.ts';
-import { refuseDisabledClients } from './disabled_clients.ts';
+import type Provider from 'oidc-provider';
+import { providerOnDatabase } from './build_provider.ts';
+import { CLOCK_TOLERANCE, type ProviderPages } from './configuration.ts';
 import { revokingAdapters } from './library_revocations.ts';
 import { acceptStoredClientScopes } from './registered_scopes.ts';
 import { storedResources } from '../resources/resource_registry.ts';
@@ -43,20 +39,13 @@ function placeholderSigningKey(): JWK {
 export function createModelProvider({ config, db, logger, pages }: { config: Config; db: Database; logger: Logger; pages: ProviderPages }): Provider {
   // The library's revocations come from the token and revocation endpoints, never served here.
   const adapter = revokingAdapters(createStorageFactory(db, { clockTolerance: CLOCK_TOLERANCE, clientCodec: SEALED_AS_STORED }), createRevocationService(db, logger));
-  const provider = new Provider(
-    config.issuer,
-    providerConfiguration({
-      config,
-      keys: { signingKeys: [placeholderSigningKey()], cookieKeys: [] },
-      adapter,
-      findAccountById: (id) => findAccountById(db, id),
-      isOperatorClient: (clientId) => isOperatorClient(db, clientId),
-      resourceServerResource: (clientId) => resourceServerResource(db, clientId),
-      resources: storedResources(db),
-      pages,
-    }),
-  );
+  const provider = providerOnDatabase(db, {
+    config,
+    keys: { signingKeys: [placeholderSigningKey()], cookieKeys: [] },
+    adapter,
+    resources: storedResources(db),
+    pages,
+  });
   acceptStoredClientScopes(provider);
-  refuseDisabledClients(provider, (clientId) => isClientDisabled(db, clientId));
   return provider;
 }
