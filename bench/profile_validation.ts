@@ -5,23 +5,15 @@
 import { Session } from 'node:inspector/promises';
 import { providerTokenVerifier } from '../src/tokens/access_token_verifier.ts';
 import { startMcpTestStack } from '../test/support/mcp_server.ts';
-import { registerClient } from '../test/support/oauth_flow.ts';
-import { createTestAccount } from '../test/support/server.ts';
-import { mintAccessToken, mintGrant } from '../test/support/tokens.ts';
 import { type CpuProfile, summarize } from './profile.ts';
+import { validationTokens } from './validation_modes.ts';
 
 process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/postgres';
 const count = Number(process.argv[2] ?? 5000);
 const stack = await startMcpTestStack({ kind: 'postgres' });
 try {
   const resource = stack.mcpUrl;
-  const account = await createTestAccount(stack.db);
-  const client = await registerClient(stack.baseUrl);
-  const tokens: string[] = [];
-  for (let i = 0; i < 50; i += 1) {
-    const grantId = await mintGrant(stack.provider, { clientId: client.client_id, accountId: account.id, resource });
-    tokens.push(await mintAccessToken(stack.provider, { clientId: client.client_id, accountId: account.id, grantId, aud: resource }));
-  }
+  const { tokens } = await validationTokens(stack);
   const verifier = providerTokenVerifier({ provider: stack.provider, resource });
   let statements = 0;
   stack.db.on('query', () => void (statements += 1));

@@ -11,39 +11,25 @@
 import type { Server } from 'node:http';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { inBatches, listen } from './serving.ts';
+import { memoryProvider } from './memory_provider.ts';
 import Provider from 'oidc-provider';
-import { createAccount, findAccountById } from '../src/storage/account_store.ts';
+import { createAccount } from '../src/storage/account_store.ts';
 import { createAuthorizationServer } from '../src/authorization_server.ts';
-import { type Config, loadConfig } from '../src/config.ts';
-import type { Database } from '../src/db/connect.ts';
+import { loadConfig } from '../src/config.ts';
 import { createHttpApp } from '../src/http/app.ts';
 import { loadOrCreateServerKeys } from '../src/storage/key_store.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMcpApp } from '../src/mcp/mcp_app.ts';
 import { createConfiguredMcpApp } from '../src/mcp/mcp_server.ts';
-import { CLOCK_TOLERANCE, type ProviderResources, providerConfiguration } from '../src/provider/configuration.ts';
-import { providerPages } from '../src/http/provider_pages.ts';
-import { isOperatorClient } from '../src/storage/operator_store.ts';
 import { type AccessTokenVerifier, InvalidTokenError } from '../src/tokens/access_token_verifier.ts';
 import { introspectionTokenVerifier } from '../src/tokens/introspection_token_verifier.ts';
 import { createTestDatabase } from '../test/support/database.ts';
 import { mintGrant, mintRefreshToken } from '../test/support/tokens.ts';
 import { type LoadJob, runLoad, type LoadResult } from './load.ts';
 
-type LoadJobWithoutConnections = Omit<LoadJob, 'connections'>;
 import { BENCH_ENV, type Row } from './stats.ts';
 
-type AdapterFactory = NonNullable<NonNullable<ConstructorParameters<typeof Provider>[1]>['adapter']>;
-const { default: MemoryAdapter } = (await import('oidc-provider/lib/adapters/memory_adapter.js' as string)) as {
-  default: new (model: string, store: unknown, clockTolerance: number) => object;
-};
-const { default: LRU } = (await import('oidc-provider/lib/helpers/lru.js' as string)) as { default: new (options: { maxSize: number }) => unknown };
-
-/** The library's in-memory adapter; its own factory caps the store at 1,000 entries, too few for a benchmark. */
-export function memoryAdapter(): AdapterFactory {
-  const store = new LRU({ maxSize: 10_000_000 });
-  return ((model: string) => new MemoryAdapter(model, store, CLOCK_TOLERANCE)) as unknown as AdapterFactory;
-}
+type LoadJobWithoutConnections = Omit<LoadJob, 'connections'>;
 
 const CLIENT_ID = 'bench-public-client';
 const RESOURCE_SERVER_ID = 'bench-resource-server';
@@ -106,32 +92,6 @@ function localJwtVerifier(jwks: JSONWebKeySet, issuer: string, resource: string)
   };
 }
 
-/** The product's provider configuration on the in-memory adapter, optionally issuing JWT access tokens. */
-async function memoryProvider(
-  config: Config,
-  db: Database,
-  keys: Awaited<ReturnType<typeof loadOrCreateServerKeys>>,
-  resources: ProviderResources,
-  jwt: boolean,
-): Promise<Provider> {
-  const configuration = providerConfiguration({
-    config,
-    keys,
-    adapter: memoryAdapter(),
-    findAccountById: (id) => findAccountById(db, id),
-    isOperatorClient: (clientId) => isOperatorClient(db, clientId),
-    resourceServerResource: async (clientId) => (clientId === RESOURCE_SERVER_ID ? config.resource : undefined),
-    resources,
-    pages: providerPages,
-  });
-  if (jwt) {
-    const indicators = configuration.features!.resourceIndicators!;
-    const info = indicators.getResourceServerInfo!;
-    indicators.getResourceServerInfo = async (...args) => ({ ...(await info(...args)), accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } });
-  }
-  return new Provider(config.issuer, configuration);
-}
-
 export interface SideBySideOptions {
   /** refresh grants per variant per round (each refresh token is spent once). */
   refreshes: number;
@@ -176,7 +136,7 @@ export async function sideBySideBench(options: SideBySideOptions): Promise<SideB
     const keys = await loadOrCreateServerKeys(db, real.keyring);
     const mcpOptions = { resource, issuer: config.issuer, db, logger, notesPerAccount: config.mcp.notesPerAccount };
     for (const jwt of [false, true]) {
-      const provider = await memoryProvider(config, db, keys, real.resources, jwt);
+      const provider = memoryProvider(config, db, { keys, resources: real.resources, introspector: RESOURCE_SERVER_ID, jwt });
       const as = await listen(createHttpApp({ provider, db, logger, trustProxy: 0 }));
       await upsertClient(provider, RESOURCE_SERVER_ID, {
         client_secret: RESOURCE_SERVER_SECRET,

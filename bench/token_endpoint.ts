@@ -3,35 +3,21 @@
 // mounted in the same HTTP app, side by side in one process and one run. Codes and refresh tokens are
 // minted through each provider's own models beforehand (not timed); autocannon (in a worker thread)
 // spends each one exactly once. Rounds alternate the order; the median round is reported.
-import { providerPages } from '../src/http/provider_pages.ts';
 import type { Server } from 'node:http';
 import { inBatches, listen } from './serving.ts';
+import { memoryProvider } from './memory_provider.ts';
 import Provider from 'oidc-provider';
-import { createAccount, findAccountById } from '../src/storage/account_store.ts';
+import { createAccount } from '../src/storage/account_store.ts';
 import { createAuthorizationServer } from '../src/authorization_server.ts';
 import { loadConfig } from '../src/config.ts';
 import { createHttpApp } from '../src/http/app.ts';
 import { loadOrCreateServerKeys } from '../src/storage/key_store.ts';
 import { createLogger } from '../src/logger.ts';
-import { CLOCK_TOLERANCE, providerConfiguration } from '../src/provider/configuration.ts';
-import { isOperatorClient } from '../src/storage/operator_store.ts';
 import { createTestDatabase } from '../test/support/database.ts';
 import { pkcePair, REDIRECT_URI } from '../test/support/oauth_flow.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { mintAccessToken, mintAuthorizationCode, mintGrant, mintRefreshToken } from '../test/support/tokens.ts';
 import { BENCH_ENV, type Row } from './stats.ts';
-
-type AdapterFactory = NonNullable<NonNullable<ConstructorParameters<typeof Provider>[1]>['adapter']>;
-const { default: MemoryAdapter } = (await import('oidc-provider/lib/adapters/memory_adapter.js' as string)) as {
-  default: new (model: string, store: unknown, clockTolerance: number) => object;
-};
-const { default: LRU } = (await import('oidc-provider/lib/helpers/lru.js' as string)) as { default: new (options: { maxSize: number }) => unknown };
-
-/** The library's in-memory adapter; its own factory caps the store at 1,000 entries, too few for a benchmark. */
-function memoryAdapter(): AdapterFactory {
-  const store = new LRU({ maxSize: 10_000_000 });
-  return ((model: string) => new MemoryAdapter(model, store, CLOCK_TOLERANCE)) as unknown as AdapterFactory;
-}
 
 const CLIENT_ID = 'bench-public-client';
 const SCOPE = 'mcp:read';
@@ -42,8 +28,6 @@ interface Variant {
   url: string;
   server: Server;
 }
-
-
 
 /** A fresh grant for the bench client, and the fields every artifact minted under it shares. */
 async function newGrant(provider: Provider, accountId: string, resource: string) {
@@ -99,21 +83,9 @@ export async function tokenEndpointBench(options: TokenBenchOptions): Promise<{ 
     variants.push({ name: 'postgres', provider: real.provider, ...(await listen(real.app)) });
 
     // The same configuration and HTTP app, only the adapter differs.
-    const memoryProvider = new Provider(
-      config.issuer,
-      providerConfiguration({
-        config,
-        keys: await loadOrCreateServerKeys(db, real.keyring),
-        adapter: memoryAdapter(),
-        findAccountById: (id) => findAccountById(db, id),
-        isOperatorClient: (clientId) => isOperatorClient(db, clientId),
-        resourceServerResource: async () => undefined,
-        resources: real.resources,
-        pages: providerPages,
-      }),
-    );
-    const memoryApp = createHttpApp({ provider: memoryProvider, db, logger, trustProxy: 0 });
-    variants.push({ name: 'memory', provider: memoryProvider, ...(await listen(memoryApp)) });
+    const memory = memoryProvider(config, db, { keys: await loadOrCreateServerKeys(db, real.keyring), resources: real.resources });
+    const memoryApp = createHttpApp({ provider: memory, db, logger, trustProxy: 0 });
+    variants.push({ name: 'memory', provider: memory, ...(await listen(memoryApp)) });
 
     const account = await createAccount(db, `bench-${Date.now()}@example.test`, 'bench password bench');
     for (const variant of variants) {

@@ -6,7 +6,7 @@
 import { generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { providerTokenVerifier } from '../src/tokens/access_token_verifier.ts';
 import { introspectionTokenVerifier } from '../src/tokens/introspection_token_verifier.ts';
-import { startMcpTestStack } from '../test/support/mcp_server.ts';
+import { type McpTestStack, startMcpTestStack } from '../test/support/mcp_server.ts';
 import { registerClient } from '../test/support/oauth_flow.ts';
 import { createIntrospector, createTestAccount } from '../test/support/server.ts';
 import { mintAccessToken, mintGrant } from '../test/support/tokens.ts';
@@ -68,27 +68,33 @@ async function closedLoop(verify: Verify, tokens: string[], concurrency: number,
   return Math.round(done / seconds);
 }
 
+/** Access tokens of one account and one registered client, each on its own grant, for the stack's MCP resource. */
+export async function validationTokens(stack: McpTestStack, count = 50): Promise<{ tokens: string[]; accountId: string; clientId: string }> {
+  const account = await createTestAccount(stack.db);
+  const { client_id: clientId } = await registerClient(stack.baseUrl);
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const grantId = await mintGrant(stack.provider, { clientId, accountId: account.id, resource: stack.mcpUrl });
+    tokens.push(await mintAccessToken(stack.provider, { clientId, accountId: account.id, grantId, aud: stack.mcpUrl }));
+  }
+  return { tokens, accountId: account.id, clientId };
+}
+
 export async function validationModesBench(options: { rate: number; seconds: number; rounds: number }): Promise<Row[]> {
   const stack = await startMcpTestStack({ kind: 'postgres' });
   try {
     const resource = stack.mcpUrl;
-    const account = await createTestAccount(stack.db);
-    const client = await registerClient(stack.baseUrl);
-    const tokens: string[] = [];
-    for (let i = 0; i < 50; i += 1) {
-      const grantId = await mintGrant(stack.provider, { clientId: client.client_id, accountId: account.id, resource });
-      tokens.push(await mintAccessToken(stack.provider, { clientId: client.client_id, accountId: account.id, grantId, aud: resource }));
-    }
+    const { tokens, accountId, clientId } = await validationTokens(stack);
     const resourceServer = await createIntrospector(stack);
 
     // The stateless lower bound: a JWT access token with the same claims, verified with a local key.
     const { privateKey, publicKey } = await generateKeyPair('ES256');
     const jwts = await Promise.all(
       tokens.map((_, i) =>
-        new SignJWT({ scope: 'mcp:read mcp:write', client_id: client.client_id })
+        new SignJWT({ scope: 'mcp:read mcp:write', client_id: clientId })
           .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
           .setIssuer(stack.baseUrl)
-          .setSubject(account.id)
+          .setSubject(accountId)
           .setAudience(resource)
           .setJti(`jwt-${i}`)
           .setIssuedAt()
