@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { errors, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../db/connect.ts';
 import type { PayloadCodec } from '../secrets/client_secrets.ts';
-import { prime, primingReads, takePrimed } from './primed_reads.ts';
+import { deferConsume, inRequestScope, prime, takeDeferredConsume, takePrimed, type DeferredConsume } from './request_scope.ts';
 import { findTokenByHash } from '../storage/revocation_store.ts';
 import { locationOf, type ModelLocation, TABLES } from '../storage/table_map.ts';
 import { hashTokenValue } from '../storage/token_hash.ts';
@@ -38,10 +38,13 @@ interface StoredRow {
   payload: AdapterPayload;
 }
 
+// The statements of the hot paths (a token request, a verification) have fixed text: built with the
+// query builder, knex's compile work was a fifth of a validation's CPU. Each keeps the expiry rule of
+// #notExpired (`expires_at` null or after the cutoff) on every row it reads.
+
 /**
- * The access-token read of a verification, with its grant, client and disabled mark. Fixed text: the
- * query builder's compile work was a fifth of a validation's CPU. Bindings: cutoff (grant), cutoff
- * (client), id hash, model, cutoff (token) — the expiry rule of #notExpired on each row.
+ * An access token's read within a request scope (request_scope.ts), with its grant, client and disabled
+ * mark. Bindings: cutoff (grant), cutoff (client), id hash, model, cutoff (token).
  */
 const ACCESS_TOKEN_PRIMING_SQL = `select t.payload, t.grant_id as "grantId", t.client_id as "clientId", g.payload as "grant",
     c.payload as client, d.client_id is not null as "clientDisabled"
@@ -51,14 +54,56 @@ const ACCESS_TOKEN_PRIMING_SQL = `select t.payload, t.grant_id as "grantId", t.c
   left join ${TABLES.disabledClients} d on d.client_id = t.client_id
   where t.id_hash = ? and t.model = ? and (t.expires_at is null or t.expires_at > ?)`;
 
+/**
+ * A refresh token's or code's read within a request scope, with its grant (the client was read first,
+ * to authenticate it). Bindings: cutoff (grant), id hash, model, cutoff (token).
+ */
+const GRANT_SOURCE_PRIMING_SQL = `select t.payload, t.grant_id as "grantId", g.payload as "grant"
+  from ${TABLES.tokens} t
+  left join ${TABLES.grants} g on g.id = t.grant_id and (g.expires_at is null or g.expires_at > ?)
+  where t.id_hash = ? and t.model = ? and (t.expires_at is null or t.expires_at > ?)`;
+
+/** A stored client with its disabled mark. Bindings: client id (disabled), client id, cutoff. */
+const CLIENT_SQL = `select payload, exists (select 1 from ${TABLES.disabledClients} where client_id = ?) as disabled
+  from ${TABLES.models} where model = 'Client' and id = ? and (expires_at is null or expires_at > ?)`;
+
+const TOKEN_COLUMNS = 'id_hash, model, grant_id, client_id, account_id, session_uid, payload, expires_at';
+const TOKEN_MERGE = `on conflict (id_hash) do update set grant_id = excluded.grant_id, client_id = excluded.client_id,
+    account_id = excluded.account_id, session_uid = excluded.session_uid, payload = excluded.payload, expires_at = excluded.expires_at`;
+
+/** A token's insert (or replacement). Bindings: the TOKEN_COLUMNS in order. */
+const UPSERT_TOKEN_SQL = `insert into ${TABLES.tokens} (${TOKEN_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?) ${TOKEN_MERGE}`;
+
+/**
+ * A deferred consume with the insert of the first token issued for it: both or neither. The grant is
+ * locked (key share) before the consumed token's row: a revocation locks grants before their tokens,
+ * so the two take their locks in one order and never deadlock. Bindings: grant id; consumed at,
+ * consumed epoch, consumed key; the TOKEN_COLUMNS of the new token.
+ */
+const CONSUME_AND_INSERT_SQL = `with live_grant as (
+    select id from ${TABLES.grants} where id = ? for key share
+  ), consumed as (
+    update ${TABLES.tokens} set consumed_at = ?, payload = payload || jsonb_build_object('consumed', ?::bigint)
+    where id_hash = ? and consumed_at is null and grant_id = (select id from live_grant)
+    returning id_hash
+  ), inserted as (
+    insert into ${TABLES.tokens} (${TOKEN_COLUMNS})
+    select ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::jsonb, ?::timestamptz from consumed
+    ${TOKEN_MERGE}
+  )
+  select exists (select 1 from live_grant) as "grantLive", exists (select 1 from consumed) as consumed`;
+
 /** An access token's row with its grant's and client's payloads (null: none, or expired). */
 interface PrimingRow extends StoredRow {
   grantId: string | null;
-  clientId: string | null;
+  clientId?: string | null;
   grant: AdapterPayload | null;
-  client: AdapterPayload | null;
-  clientDisabled: boolean;
+  client?: AdapterPayload | null;
+  clientDisabled?: boolean;
 }
+
+/** Models whose consume at /token waits for the first token issued for them (request_scope.ts). */
+const GRANT_SOURCES: ReadonlySet<string> = new Set(['RefreshToken', 'AuthorizationCode']);
 
 function expiryDate(expiresIn: number | undefined): Date | null {
   return typeof expiresIn === 'number' ? new Date(Date.now() + expiresIn * 1000) : null;
@@ -167,20 +212,23 @@ export class KnexAdapter {
   }
 
   async #upsertToken(id: string, payload: AdapterPayload, expiresAt: Date | null): Promise<void> {
+    const columns: Knex.Value[] = [
+      this.#key(id),
+      this.name,
+      payload.grantId ?? null,
+      payload.clientId ?? null,
+      payload.accountId ?? null,
+      payload.sessionUid ?? null,
+      this.#storedPayload(id, payload),
+      expiresAt,
+    ];
+    const consume = takeDeferredConsume();
+    if (consume) {
+      if (payload.grantId) return this.#consumeAndInsert(consume, payload.grantId, columns);
+      await this.#consumeNow(consume.model, consume.key);
+    }
     try {
-      await this.#db(TABLES.tokens)
-        .insert({
-          id_hash: this.#key(id),
-          model: this.name,
-          grant_id: payload.grantId ?? null,
-          client_id: payload.clientId ?? null,
-          account_id: payload.accountId ?? null,
-          session_uid: payload.sessionUid ?? null,
-          payload: this.#storedPayload(id, payload),
-          expires_at: expiresAt,
-        })
-        .onConflict('id_hash')
-        .merge(['grant_id', 'client_id', 'account_id', 'session_uid', 'payload', 'expires_at']);
+      await this.#db.raw(UPSERT_TOKEN_SQL, columns);
     } catch (error) {
       // The grant was revoked while this token was being minted: the token must not exist.
       if (hasCode(error, FOREIGN_KEY_VIOLATION)) throw new errors.InvalidGrant('grant has been revoked');
@@ -188,10 +236,28 @@ export class KnexAdapter {
     }
   }
 
+  /** A deferred consume and the insert of the token issued for it, in one statement (CONSUME_AND_INSERT_SQL). */
+  async #consumeAndInsert(consume: DeferredConsume, grantId: string, columns: Knex.Value[]): Promise<void> {
+    const result = await this.#db.raw<{ rows: { grantLive: boolean; consumed: boolean }[] }>(CONSUME_AND_INSERT_SQL, [
+      grantId,
+      new Date(),
+      epochNow(),
+      consume.key,
+      ...columns,
+    ]);
+    const { grantLive, consumed } = result.rows[0]!;
+    if (!grantLive) throw new errors.InvalidGrant('grant has been revoked');
+    // Someone else consumed it first (or it was revoked).
+    if (!consumed) throw new ConsumedAlready(grantId, consumedWhat(consume.model));
+  }
+
   async find(id: string): Promise<AdapterPayload | undefined> {
     const primed = takePrimed(this.name, id);
     if (primed) return primed.disabled ? undefined : this.#restore(primed.payload && { payload: primed.payload }, id);
-    if (this.name === 'AccessToken' && primingReads()) return this.#findAccessTokenPriming(id);
+    if (inRequestScope()) {
+      if (this.name === 'AccessToken') return this.#findAccessTokenPriming(id);
+      if (GRANT_SOURCES.has(this.name)) return this.#findGrantSourcePriming(id);
+    }
     if (this.name === 'Client') return this.#findClient(id);
     const row = await this.#notExpired(this.#select().where(this.#keyColumn(), this.#key(id))).first();
     return this.#restore(row, id);
@@ -202,17 +268,14 @@ export class KnexAdapter {
    * (The rule, and its check for clients never stored, is provider/disabled_clients.ts.)
    */
   async #findClient(id: string): Promise<AdapterPayload | undefined> {
-    const row: { payload: AdapterPayload; disabled: boolean } | undefined = await this.#notExpired(
-      this.#select()
-        .select(this.#db.raw('exists (select 1 from ?? where client_id = ?) as disabled', [TABLES.disabledClients, id]))
-        .where('id', id),
-    ).first();
+    const result = await this.#db.raw<{ rows: (StoredRow & { disabled: boolean })[] }>(CLIENT_SQL, [id, id, this.#cutoff()]);
+    const row = result.rows[0];
     return row?.disabled ? undefined : this.#restore(row, id);
   }
 
   /**
    * An access token read with its grant, its client and the client's disabled mark in one statement
-   * (primed_reads.ts): each joined row under the same rules as its own find, so the primed answers are
+   * (request_scope.ts): each joined row under the same rules as its own find, so the primed answers are
    * the ones a find gives.
    */
   async #findAccessTokenPriming(id: string): Promise<AdapterPayload | undefined> {
@@ -222,6 +285,16 @@ export class KnexAdapter {
     if (!row) return undefined;
     if (row.grantId) prime('Grant', row.grantId, { payload: row.grant ?? undefined });
     if (row.clientId) prime('Client', row.clientId, { payload: row.client ?? undefined, disabled: row.clientDisabled });
+    return this.#restore(row, id);
+  }
+
+  /** A refresh token or code read with its grant in one statement; the grant is primed like an access token's. */
+  async #findGrantSourcePriming(id: string): Promise<AdapterPayload | undefined> {
+    const cutoff = this.#cutoff();
+    const result = await this.#db.raw<{ rows: PrimingRow[] }>(GRANT_SOURCE_PRIMING_SQL, [cutoff, this.#key(id), this.name, cutoff]);
+    const row = result.rows[0];
+    if (!row) return undefined;
+    if (row.grantId) prime('Grant', row.grantId, { payload: row.grant ?? undefined });
     return this.#restore(row, id);
   }
 
@@ -239,6 +312,11 @@ export class KnexAdapter {
       return;
     }
     const key = this.#key(id);
+    if (GRANT_SOURCES.has(this.name) && deferConsume({ model: this.name, key })) return;
+    await this.#consumeNow(this.name, key);
+  }
+
+  async #consumeNow(model: string, key: string): Promise<void> {
     const won = await this.#db(TABLES.tokens)
       .where({ id_hash: key })
       .whereNull('consumed_at')
@@ -250,7 +328,7 @@ export class KnexAdapter {
     if (won.length > 0) return;
     // Someone else consumed it first (or it was revoked).
     const lost = await findTokenByHash(this.#db, key);
-    throw new ConsumedAlready(lost?.grantId ?? undefined, this.name === 'RefreshToken' ? 'refresh token' : 'grant');
+    throw new ConsumedAlready(lost?.grantId ?? undefined, consumedWhat(model));
   }
 
   /** The grant a stored token belongs to (undefined: no such token, or one bound to no grant). */
@@ -308,6 +386,10 @@ function withoutIdPlaces(payload: AdapterPayload): AdapterPayload {
   if (!(ID_PLACES in payload)) return payload;
   const { [ID_PLACES]: _places, ...rest } = payload as Record<string, unknown>;
   return rest as AdapterPayload;
+}
+
+function consumedWhat(model: string): string {
+  return model === 'RefreshToken' ? 'refresh token' : 'grant';
 }
 
 function epochNow(): number {

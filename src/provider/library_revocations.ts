@@ -70,7 +70,8 @@ class RevokingAdapter implements Adapter {
   }
 
   upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    return this.#storage.upsert(id, payload, expiresIn);
+    // A token request's consume is made by the insert of its first new token (adapter/request_scope.ts).
+    return this.#revokingReuse(() => this.#storage.upsert(id, payload, expiresIn));
   }
 
   find(id: string): Promise<AdapterPayload | undefined> {
@@ -86,9 +87,13 @@ class RevokingAdapter implements Adapter {
     return undefined;
   }
 
-  async consume(id: string): Promise<void> {
+  consume(id: string): Promise<void> {
+    return this.#revokingReuse(() => this.#storage.consume(id));
+  }
+
+  async #revokingReuse(write: () => Promise<void>): Promise<void> {
     try {
-      await this.#storage.consume(id);
+      await write();
     } catch (error) {
       // Of concurrent uses one wins; a loser is reuse and ends the whole grant (RFC 9700).
       if (error instanceof ConsumedAlready && error.grantId) await this.#revokeGrant(error.grantId);

@@ -1,5 +1,5 @@
 // One access-token verification reads the token, its grant, its client and the client's disabled
-// mark in one statement (src/adapter/primed_reads.ts), and nothing it read ahead outlives it: a grant ended, a client
+// mark in one statement (src/adapter/request_scope.ts), and nothing it read ahead outlives it: a grant ended, a client
 // disabled or deleted between two verifications is seen by the second, with no notification.
 import { expect } from 'chai';
 import { InvalidTokenError, providerTokenVerifier } from '../../src/tokens/access_token_verifier.ts';
