@@ -74,9 +74,12 @@ export interface ScaleResult extends Row {
 
 export async function revocationAtScale(grants: number, validationRate = 200): Promise<ScaleResult> {
   const database = await createTestDatabase('postgres', { poolMax: 10 });
+  // The registry listens for changes: stopped, so the process can exit.
+  let stopResources: (() => Promise<void>) | undefined;
   try {
     const config = loadConfig(BENCH_ENV);
-    const { provider, revocation, adapterFor } = await createAuthorizationServer(config, database.db, createLogger('silent'));
+    const { provider, revocation, adapterFor, resources } = await createAuthorizationServer(config, database.db, createLogger('silent'));
+    stopResources = () => resources.stop();
     await seedClient(database.db, BIG_CLIENT, grants);
     await adapterFor('Client').upsert(BIG_CLIENT, { client_id: BIG_CLIENT, redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' });
     const others = await issueOtherTokens(provider, adapterFor('Client'), config.resource, 50);
@@ -131,6 +134,7 @@ export async function revocationAtScale(grants: number, validationRate = 200): P
       othersFailures: failures,
     };
   } finally {
+    await stopResources?.();
     await database.close();
   }
 }

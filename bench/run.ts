@@ -50,6 +50,21 @@ if (only.has('side-by-side')) {
     'PostgreSQL statements per request of the portcullis stack under that load (each round)',
     Object.entries(side.statementsPerRequest).map(([measure, perRound]) => ({ measure, 'statements per request': perRound.join(', ') })),
   );
+  // CPU per request holds across runs where throughput swings with the machine (bench/cpu_cost.ts).
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+  printTable(
+    'CPU milliseconds per request, median of the rounds: the servers (this process) + PostgreSQL',
+    side.rows.map((scenarioRow) => {
+      const measure = String(scenarioRow.measure);
+      const row: Row = { measure };
+      for (const [key, costs] of Object.entries(side.cpu)) {
+        const [scenario, stack] = key.split('|');
+        if (scenario !== measure) continue;
+        row[stack!] = `${median(costs.map((cost) => cost.serverMs)).toFixed(2)} + ${median(costs.map((cost) => cost.postgresMs)).toFixed(2)}`;
+      }
+      return row;
+    }),
+  );
   const rate = (scenario: string, stack: StackName) => side.best[`${scenario}|${stack}`]!;
   const failed = (...all: ReturnType<typeof rate>[]) => all.some((result) => result.non2xx + result.errors > 0);
   const goal = (name: string, scenario: string, baseline: StackName, target: number) => {

@@ -25,6 +25,7 @@ import { type AccessTokenVerifier, InvalidTokenError } from '../src/tokens/acces
 import { introspectionTokenVerifier } from '../src/tokens/introspection_token_verifier.ts';
 import { createTestDatabase } from '../test/support/database.ts';
 import { mintGrant, mintRefreshToken } from '../test/support/tokens.ts';
+import { type CpuCost, measureCpu } from './cpu_cost.ts';
 import { type LoadJob, runLoad, type LoadResult } from './load.ts';
 
 import { BENCH_ENV, type Row } from './stats.ts';
@@ -114,11 +115,14 @@ export interface SideBySideResult {
   best: Record<string, LoadResult>;
   /** PostgreSQL statements per request of the portcullis stack under this load (every round's). */
   statementsPerRequest: Record<string, number[]>;
+  /** CPU per request of each scenario and stack (`scenario|stack`), every round's. */
+  cpu: Record<string, CpuCost[]>;
 }
 
 export async function sideBySideBench(options: SideBySideOptions): Promise<SideBySideResult> {
   const database = await createTestDatabase('postgres', { poolMax: 10 });
   const stacks: Stack[] = [];
+  let realResources: { stop(): Promise<void> } | undefined;
   try {
     // Production's request limits run (one counter upsert per /token request) but never refuse: all
     // load comes from 127.0.0.1.
@@ -129,6 +133,7 @@ export async function sideBySideBench(options: SideBySideOptions): Promise<SideB
     const account = await createAccount(db, `bench-${Date.now()}@example.test`, 'bench password bench');
 
     const real = await createAuthorizationServer(config, db, logger);
+    realResources = real.resources;
     const realAs = await listen(real.app);
     const realMcp = await listen(createConfiguredMcpApp({ config, provider: real.provider, db, logger }));
     stacks.push({ name: 'portcullis', provider: real.provider, tokenUrl: `${realAs.url}/token`, mcpUrl: `${realMcp.url}${new URL(resource).pathname}`, servers: [realAs.server, realMcp.server] });
@@ -170,6 +175,7 @@ export async function sideBySideBench(options: SideBySideOptions): Promise<SideB
     const raw: Record<string, LoadResult[]> = {};
     // Only one stack is under load at a time, so what the pool sends meanwhile is that stack's.
     const statementsPerRequest: Record<string, number[]> = {};
+    const cpu: Record<string, CpuCost[]> = {};
     let statements = 0;
     db.on('query', () => void (statements += 1));
     const tokensOf = new Map<StackName, string[]>();
@@ -197,10 +203,11 @@ export async function sideBySideBench(options: SideBySideOptions): Promise<SideB
         for (const stack of order) {
           const job = await scenario.job(stack);
           statements = 0;
-          const result = await around(`${scenario.name} on ${stack.name}`, () => runLoad({ ...job, connections: options.connections }));
+          const { cpu: cost, ...result } = await measureCpu(() => around(`${scenario.name} on ${stack.name}`, () => runLoad({ ...job, connections: options.connections })));
           (raw[`${scenario.name}|${stack.name}`] ??= []).push(result);
+          (cpu[`${scenario.name}|${stack.name}`] ??= []).push(cost);
           if (stack.name === 'portcullis') (statementsPerRequest[scenario.name] ??= []).push(Number((statements / Math.max(1, result.requests)).toFixed(2)));
-          process.stderr.write(`  ${scenario.name} on ${stack.name}, round ${round + 1}: ${result.throughput}/s, p99 ${result.p99Ms} ms, non-2xx ${result.non2xx}\n`);
+          process.stderr.write(`  ${scenario.name} on ${stack.name}, round ${round + 1}: ${result.throughput}/s, p99 ${result.p99Ms} ms, non-2xx ${result.non2xx}, CPU per request ${cost.serverMs} ms here + ${cost.postgresMs} ms PostgreSQL\n`);
         }
       }
     }
@@ -215,7 +222,7 @@ export async function sideBySideBench(options: SideBySideOptions): Promise<SideB
       }
       return row;
     });
-    return { rows, raw, best, statementsPerRequest };
+    return { rows, raw, best, statementsPerRequest, cpu };
   } finally {
     for (const stack of stacks) {
       for (const server of stack.servers) {
@@ -223,6 +230,8 @@ export async function sideBySideBench(options: SideBySideOptions): Promise<SideB
         server.close();
       }
     }
+    // The registry listens for changes: stopped, so the process can exit.
+    await realResources?.stop();
     await database.close();
   }
 }

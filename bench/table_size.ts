@@ -26,9 +26,12 @@ export interface TableSizeResult {
 
 async function run(withJanitor: boolean, options: TableSizeOptions) {
   const database = await createTestDatabase('postgres', { poolMax: 10 });
+  // The registry listens for changes: stopped, so the process can exit.
+  let stopResources: (() => Promise<void>) | undefined;
   try {
     const config = loadConfig(BENCH_ENV);
-    const { adapterFor } = await createAuthorizationServer(config, database.db, createLogger('silent'));
+    const { adapterFor, resources } = await createAuthorizationServer(config, database.db, createLogger('silent'));
+    stopResources = () => resources.stop();
     const tokens: Adapter = adapterFor('AccessToken');
     const series: { t: number; rows: number }[] = [];
     let purged = 0;
@@ -72,6 +75,7 @@ async function run(withJanitor: boolean, options: TableSizeOptions) {
     const peak = Math.max(0, ...series.map((point) => point.rows));
     return { issued, purged, janitorMs, last, peak, series };
   } finally {
+    await stopResources?.();
     await database.close();
   }
 }

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { errors, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../db/connect.ts';
 import type { PayloadCodec } from '../secrets/client_secrets.ts';
-import { deferConsume, inRequestScope, prime, takeDeferredConsume, takePrimed, type DeferredConsume } from './request_scope.ts';
+import { deferConsume, inRequestScope, prime, scopeReadsAccount, takeDeferredConsume, takePrimed, type DeferredConsume } from '../storage/request_scope.ts';
 import { findTokenByHash } from '../storage/revocation_store.ts';
 import { locationOf, type ModelLocation, TABLES } from '../storage/table_map.ts';
 import { hashTokenValue } from '../storage/token_hash.ts';
@@ -42,25 +42,37 @@ interface StoredRow {
 // query builder, knex's compile work was a fifth of a validation's CPU. Each keeps the expiry rule of
 // #notExpired (`expires_at` null or after the cutoff) on every row it reads.
 
+/** A token's account as its store reads it (a row of `accounts`), for the finds that follow. */
+const ACCOUNT_JOIN = `left join ${TABLES.accounts} a on a.id = t.account_id`;
+
 /**
  * An access token's read within a request scope (request_scope.ts), with its grant, client and disabled
- * mark. Bindings: cutoff (grant), cutoff (client), id hash, model, cutoff (token).
+ * mark, and its account when the request reads it. Bindings: cutoff (grant), cutoff (client), id hash,
+ * model, cutoff (token).
  */
-const ACCESS_TOKEN_PRIMING_SQL = `select t.payload, t.grant_id as "grantId", t.client_id as "clientId", g.payload as "grant",
-    c.payload as client, d.client_id is not null as "clientDisabled"
+function accessTokenPrimingSql(withAccount: boolean): string {
+  return `select t.payload, t.grant_id as "grantId", t.client_id as "clientId", g.payload as "grant",
+    c.payload as client, d.client_id is not null as "clientDisabled"${withAccount ? ', to_jsonb(a) as account' : ''}
   from ${TABLES.tokens} t
   left join ${TABLES.grants} g on g.id = t.grant_id and (g.expires_at is null or g.expires_at > ?)
   left join ${TABLES.models} c on c.model = 'Client' and c.id = t.client_id and (c.expires_at is null or c.expires_at > ?)
   left join ${TABLES.disabledClients} d on d.client_id = t.client_id
+  ${withAccount ? ACCOUNT_JOIN : ''}
   where t.id_hash = ? and t.model = ? and (t.expires_at is null or t.expires_at > ?)`;
+}
+const ACCESS_TOKEN_PRIMING_SQL = accessTokenPrimingSql(false);
+const ACCESS_TOKEN_WITH_ACCOUNT_PRIMING_SQL = accessTokenPrimingSql(true);
 
 /**
- * A refresh token's or code's read within a request scope, with its grant (the client was read first,
- * to authenticate it). Bindings: cutoff (grant), id hash, model, cutoff (token).
+ * A refresh token's or code's read within a request scope, with what the token request reads next:
+ * its grant, its account and the resource it was issued for (the client was read first, to
+ * authenticate it). Bindings: cutoff (grant), id hash, model, cutoff (token).
  */
-const GRANT_SOURCE_PRIMING_SQL = `select t.payload, t.grant_id as "grantId", g.payload as "grant"
+const GRANT_SOURCE_PRIMING_SQL = `select t.payload, t.grant_id as "grantId", g.payload as "grant", to_jsonb(a) as account, to_jsonb(r) as resource
   from ${TABLES.tokens} t
   left join ${TABLES.grants} g on g.id = t.grant_id and (g.expires_at is null or g.expires_at > ?)
+  ${ACCOUNT_JOIN}
+  left join ${TABLES.resources} r on r.url = t.payload->>'resource'
   where t.id_hash = ? and t.model = ? and (t.expires_at is null or t.expires_at > ?)`;
 
 /** A stored client with its disabled mark. Bindings: client id (disabled), client id, cutoff. */
@@ -93,13 +105,21 @@ const CONSUME_AND_INSERT_SQL = `with live_grant as (
   )
   select exists (select 1 from live_grant) as "grantLive", exists (select 1 from consumed) as consumed`;
 
-/** An access token's row with its grant's and client's payloads (null: none, or expired). */
+/** A token's row with the rows read ahead with it (null: none, or expired). */
 interface PrimingRow extends StoredRow {
   grantId: string | null;
   clientId?: string | null;
   grant: AdapterPayload | null;
   client?: AdapterPayload | null;
   clientDisabled?: boolean;
+  account?: (AdapterPayload & { id: string }) | null;
+  resource?: (AdapterPayload & { url: string }) | null;
+}
+
+/** Primes what a token's read found of its account and resource: a miss is left to their own finds. */
+function primeFound(row: PrimingRow): void {
+  if (row.account) prime('Account', row.account.id, { payload: row.account });
+  if (row.resource) prime('Resource', row.resource.url, { payload: row.resource });
 }
 
 /** Models whose consume at /token waits for the first token issued for them (request_scope.ts). */
@@ -280,9 +300,11 @@ export class KnexAdapter {
    */
   async #findAccessTokenPriming(id: string): Promise<AdapterPayload | undefined> {
     const cutoff = this.#cutoff();
-    const result = await this.#db.raw<{ rows: PrimingRow[] }>(ACCESS_TOKEN_PRIMING_SQL, [cutoff, cutoff, this.#key(id), this.name, cutoff]);
+    const sql = scopeReadsAccount() ? ACCESS_TOKEN_WITH_ACCOUNT_PRIMING_SQL : ACCESS_TOKEN_PRIMING_SQL;
+    const result = await this.#db.raw<{ rows: PrimingRow[] }>(sql, [cutoff, cutoff, this.#key(id), this.name, cutoff]);
     const row = result.rows[0];
     if (!row) return undefined;
+    primeFound(row);
     if (row.grantId) prime('Grant', row.grantId, { payload: row.grant ?? undefined });
     if (row.clientId) prime('Client', row.clientId, { payload: row.client ?? undefined, disabled: row.clientDisabled });
     return this.#restore(row, id);
@@ -294,6 +316,7 @@ export class KnexAdapter {
     const result = await this.#db.raw<{ rows: PrimingRow[] }>(GRANT_SOURCE_PRIMING_SQL, [cutoff, this.#key(id), this.name, cutoff]);
     const row = result.rows[0];
     if (!row) return undefined;
+    primeFound(row);
     if (row.grantId) prime('Grant', row.grantId, { payload: row.grant ?? undefined });
     return this.#restore(row, id);
   }

@@ -22,7 +22,7 @@ import { requestLogging } from '../observability/request_context.ts';
 import { securityHeaders } from './security_headers.ts';
 import { type Brand, DEFAULT_BRAND, withBrand } from './views/brand.ts';
 import type { SelfService } from '../accounts/self_service.ts';
-import { withRequestScope } from '../adapter/request_scope.ts';
+import { withRequestScope } from '../storage/request_scope.ts';
 
 export interface HttpAppDependencies {
   provider: Provider;
@@ -73,7 +73,7 @@ export function createHttpApp({ provider, db, logger, trustProxy, routers = [], 
   app.use(mcpClientSupport({ db }));
   app.use(authorizationRequestLimits());
   app.use(bodyLimit());
-  // Reads ahead and a token request's consume, within the request (adapter/request_scope.ts).
+  // Reads ahead and a token request's consume, within the request (storage/request_scope.ts).
   app.use((_ctx, next) => withRequestScope(next));
   app.use(mount(provider));
   return app;

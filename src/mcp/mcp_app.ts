@@ -19,6 +19,7 @@ import { trustProxyHops } from '../http/client_address.ts';
 import { healthRoutes } from '../http/health_routes.ts';
 import { observePool, requestMetrics } from '../observability/metrics.ts';
 import { requestLogging } from '../observability/request_context.ts';
+import { withRequestScope } from '../storage/request_scope.ts';
 
 export interface McpAppDependencies {
   /** The resource identifier (MCP_RESOURCE); its path is where the MCP endpoint is served. */
@@ -78,6 +79,8 @@ export function createMcpApp({ resource, issuer, verifier, db, logger, trustProx
 
   router.post(
     endpoint,
+    // The token's read also reads its account, for the tool that asks for it (storage/request_scope.ts).
+    (_ctx, next) => withRequestScope(next, { readsAccount: true }),
     authenticate({ verifier, db, resourceMetadataUrl, logger }),
     bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }),
     requireToolScopes({ resourceMetadataUrl }),

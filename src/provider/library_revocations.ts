@@ -70,7 +70,7 @@ class RevokingAdapter implements Adapter {
   }
 
   upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    // A token request's consume is made by the insert of its first new token (adapter/request_scope.ts).
+    // A token request's consume is made by the insert of its first new token (storage/request_scope.ts).
     return this.#revokingReuse(() => this.#storage.upsert(id, payload, expiresIn));
   }
 

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Database } from '../db/connect.ts';
+import { takePrimed } from './request_scope.ts';
 import {
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
@@ -109,6 +110,9 @@ export async function createPasswordlessAccount(db: Database | Knex.Transaction,
 }
 
 export async function findAccountById(db: Database, id: string): Promise<Account | undefined> {
+  // Read ahead with this request's token (request_scope.ts).
+  const primed = takePrimed('Account', id)?.payload as AccountRow | undefined;
+  if (primed) return toAccount(primed);
   const row = await db<AccountRow>('accounts').where({ id }).first();
   return row ? toAccount(row) : undefined;
 }

@@ -2,6 +2,7 @@
 // RESOURCES_CHANNEL (delivered at commit) so other processes refresh what they cache.
 import type { Knex } from 'knex';
 import type { Database } from '../db/connect.ts';
+import { takePrimed } from './request_scope.ts';
 
 export const RESOURCES_CHANNEL = 'portcullis_resources';
 
@@ -60,6 +61,9 @@ export async function listResources(db: Executor): Promise<StoredResource[]> {
 }
 
 export async function findResource(db: Executor, url: string): Promise<StoredResource | undefined> {
+  // Read ahead with this request's refresh token or code (request_scope.ts); a transaction reads its own.
+  const primed = db.isTransaction ? undefined : (takePrimed('Resource', url)?.payload as ResourceRow | undefined);
+  if (primed) return fromRow(primed);
   const row: ResourceRow | undefined = await db('resources').select('*').where({ url }).first();
   return row ? fromRow(row) : undefined;
 }

@@ -13,6 +13,9 @@ export const TABLES = {
   revokedGrants: 'oidc_revoked_grants',
   /** Clients that may not authorize or use their tokens: a stored client's read joins it. */
   disabledClients: 'disabled_clients',
+  /** Not provider models (their SQL is account_store.ts's and resource_store.ts's): a token read joins them to read them ahead (request_scope.ts). */
+  accounts: 'accounts',
+  resources: 'resources',
 } as const;
 
 /**

@@ -11,7 +11,7 @@ import type { AuthInfo as SdkAuthInfo } from '@modelcontextprotocol/sdk/server/a
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import { withRequestScope } from '../adapter/request_scope.ts';
+import { withRequestScope } from '../storage/request_scope.ts';
 import { sameResource } from '../scopes.ts';
 import { VerificationUnavailable } from './verification_unavailable.ts';
 
@@ -46,7 +46,7 @@ export function providerTokenVerifier({ provider, resource, onUse }: ProviderTok
       throw new InvalidTokenError('token was not issued for this resource');
     }
     if (!token.grantId || !token.accountId || !token.clientId) throw new InvalidTokenError('token is not bound to a grant');
-    // Both answered from the token's read (adapter/request_scope.ts), in parallel should they not be.
+    // Both answered from the token's read (storage/request_scope.ts), in parallel should they not be.
     const [grant, clientFound] = await Promise.all([
       provider.Grant.find(token.grantId, { ignoreExpiration: true }),
       clientExists(provider, token.clientId),

@@ -1,4 +1,4 @@
-// A token request's consume (src/adapter/request_scope.ts): inside a request scope the consume of a
+// A token request's consume (src/storage/request_scope.ts): inside a request scope the consume of a
 // refresh token or code is made by the statement that inserts the first token issued for it, so the
 // two commit together or not at all; and that statement takes its locks in the order a revocation
 // takes them (grant, then tokens), so a revocation racing it never deadlocks. Run on every database
@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { type AdapterPayload, errors } from 'oidc-provider';
 import { createStorageFactory } from '../../src/adapter/knex_adapter.ts';
-import { withRequestScope } from '../../src/adapter/request_scope.ts';
+import { withRequestScope } from '../../src/storage/request_scope.ts';
 import { createLogger } from '../../src/logger.ts';
 import { CLOCK_TOLERANCE } from '../../src/provider/configuration.ts';
 import { revokingAdapters } from '../../src/provider/library_revocations.ts';
