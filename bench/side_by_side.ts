@@ -207,7 +207,7 @@ export async function sideBySideBench(options: SideBySideOptions): Promise<SideB
           (raw[`${scenario.name}|${stack.name}`] ??= []).push(result);
           (cpu[`${scenario.name}|${stack.name}`] ??= []).push(cost);
           if (stack.name === 'portcullis') (statementsPerRequest[scenario.name] ??= []).push(Number((statements / Math.max(1, result.requests)).toFixed(2)));
-          process.stderr.write(`  ${scenario.name} on ${stack.name}, round ${round + 1}: ${result.throughput}/s, p99 ${result.p99Ms} ms, non-2xx ${result.non2xx}, CPU per request ${cost.serverMs} ms here + ${cost.postgresMs} ms PostgreSQL\n`);
+          process.stderr.write(`  ${scenario.name} on ${stack.name}, round ${round + 1}: ${result.throughput}/s, p99 ${result.p99Ms} ms, non-2xx ${result.non2xx}, CPU per request ${cost.serverMs} ms here + ${cost.postgresMs} ms PostgreSQL (${cost.backendsMs} in backends)\n`);
         }
       }
     }
