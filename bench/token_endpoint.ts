@@ -73,6 +73,8 @@ export interface TokenBenchOptions {
 export async function tokenEndpointBench(options: TokenBenchOptions): Promise<{ rows: Row[]; raw: Record<string, LoadResult[]> }> {
   const database = await createTestDatabase('postgres', { poolMax: 10 });
   const variants: Variant[] = [];
+  // The registry listens for changes: stopped, so the process can exit.
+  let stopResources: (() => Promise<void>) | undefined;
   try {
     const config = loadConfig(BENCH_ENV);
     const logger = createLogger('silent');
@@ -80,6 +82,7 @@ export async function tokenEndpointBench(options: TokenBenchOptions): Promise<{ 
     const resource = config.resource;
 
     const real = await createAuthorizationServer(config, db, logger);
+    stopResources = () => real.resources.stop();
     variants.push({ name: 'postgres', provider: real.provider, ...(await listen(real.app)) });
 
     // The same configuration and HTTP app, only the adapter differs.
@@ -144,6 +147,7 @@ export async function tokenEndpointBench(options: TokenBenchOptions): Promise<{ 
       variant.server.closeAllConnections();
       variant.server.close();
     }
+    await stopResources?.();
     await database.close();
   }
 }
