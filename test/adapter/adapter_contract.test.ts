@@ -14,6 +14,7 @@ import { Keyring } from '../../src/secrets/keyring.ts';
 import { createRevocationService, type RevocationService } from '../../src/revocation/revocation_service.ts';
 import { purgeExpired } from '../../src/storage/janitor.ts';
 import { availableKinds, createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { rejection } from '../support/rejection.ts';
 
 /** Models keyed by a hash of their id (everything but Grant and Client). */
 const GRANT_BOUND = ['AccessToken', 'RefreshToken', 'AuthorizationCode'] as const;
@@ -32,15 +33,6 @@ function sha256(value: string): string {
 
 function epoch(offsetSeconds = 0): number {
   return Math.floor(Date.now() / 1000) + offsetSeconds;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 /** Where a model's row lives and how its key is written, as the migration lays it out. */

@@ -16,18 +16,10 @@ import { clientSecretCodec } from '../../src/secrets/client_secrets.ts';
 import { Keyring } from '../../src/secrets/keyring.ts';
 import { hashTokenValue } from '../../src/storage/token_hash.ts';
 import { availableKinds, createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { rejection } from '../support/rejection.ts';
 
 const newId = () => randomBytes(32).toString('base64url');
 const epoch = (offset = 0) => Math.floor(Date.now() / 1000) + offset;
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 for (const kind of availableKinds()) {
   describe(`a token request's consume (${kind})`, function () {
