@@ -119,8 +119,12 @@ interface PrimingRow extends StoredRow {
   resource?: (AdapterPayload & { url: string }) | null;
 }
 
-/** Primes what a token's read found of its account and resource: a miss is left to their own finds. */
+/**
+ * Primes what a token's read returned with it: its grant (absent is an answer too); its account and
+ * resource only when found (a miss is left to their own finds).
+ */
 function primeFound(row: PrimingRow): void {
+  if (row.grantId) prime('Grant', row.grantId, { payload: row.grant ?? undefined });
   if (row.account) prime('Account', row.account.id, { payload: row.account });
   if (row.resource) prime('Resource', row.resource.url, { payload: row.resource });
 }
@@ -298,8 +302,8 @@ export class KnexAdapter {
 
   /**
    * An access token read with its grant, its client and the client's disabled mark in one statement
-   * (request_scope.ts): each joined row under the same rules as its own find, so the primed answers are
-   * the ones a find gives.
+   * (request_scope.ts): each row read ahead under the same rules as its own find, so the primed answers
+   * are the ones a find gives.
    */
   async #findAccessTokenPriming(id: string): Promise<AdapterPayload | undefined> {
     const cutoff = this.#cutoff();
@@ -308,19 +312,17 @@ export class KnexAdapter {
     const row = result.rows[0];
     if (!row) return undefined;
     primeFound(row);
-    if (row.grantId) prime('Grant', row.grantId, { payload: row.grant ?? undefined });
     if (row.clientId) prime('Client', row.clientId, { payload: row.client ?? undefined, disabled: row.clientDisabled });
     return this.#restore(row, id);
   }
 
-  /** A refresh token or code read with its grant in one statement; the grant is primed like an access token's. */
+  /** A refresh token or code read with its grant, account and resource in one statement. */
   async #findGrantSourcePriming(id: string): Promise<AdapterPayload | undefined> {
     const cutoff = this.#cutoff();
     const result = await this.#db.raw<{ rows: PrimingRow[] }>(GRANT_SOURCE_PRIMING_SQL, [cutoff, this.#key(id), this.name, cutoff]);
     const row = result.rows[0];
     if (!row) return undefined;
     primeFound(row);
-    if (row.grantId) prime('Grant', row.grantId, { payload: row.grant ?? undefined });
     return this.#restore(row, id);
   }
 
