@@ -4,7 +4,7 @@
 //   or code's account and resource; an access token's client with its disabled mark (and its account
 //   when the scope says the request will want it). The finds that follow in the same request (the
 //   library's Grant and Client finds, findAccount, the resource lookup) take them instead of sending
-//   more statements. Only what the joined read found is primed where a miss could differ from the
+//   more statements. Only what the token's read found is primed where a miss could differ from the
 //   find's answer (a resource indicator spelled another way).
 // - A deferred consume: a refresh token or code consumed at /token is consumed by the statement that
 //   inserts the first token issued for it, so the consume and that token commit together or not at all.
